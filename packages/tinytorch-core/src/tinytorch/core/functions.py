@@ -1,0 +1,42 @@
+"""torch-style free functions (`tinytorch.core.exp(x)`, `cat`, `where`, ...).
+
+Each is the method of the same name on Tensor, so `torch.exp(x)` and `x.exp()` both work
+after changing the import. Nothing new is computed here.
+"""
+
+from __future__ import annotations
+
+from . import ops
+from .tensor import Tensor
+
+cat = ops.cat
+stack = ops.stack
+where = ops.where
+matmul = ops.matmul
+gather = ops.gather
+split = ops.split
+chunk = ops.chunk
+masked_fill = ops.masked_fill
+
+
+def _method(name):
+    def call(t: Tensor, *args, **kwargs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: expected a Tensor, got {type(t).__name__}")
+        return getattr(t, name)(*args, **kwargs)
+
+    call.__name__ = name
+    call.__doc__ = f"Same as `Tensor.{name}`."
+    return call
+
+
+exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos = (
+    _method(n) for n in ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "cos")
+)
+sum, mean, var, std, max, min, argmax, argmin = (
+    _method(n) for n in ("sum", "mean", "var", "std", "max", "min", "argmax", "argmin")
+)
+softmax, log_softmax, clamp, reshape, flatten, squeeze, unsqueeze, transpose, permute = (
+    _method(n) for n in ("softmax", "log_softmax", "clamp", "reshape", "flatten", "squeeze",
+                         "unsqueeze", "transpose", "permute")
+)

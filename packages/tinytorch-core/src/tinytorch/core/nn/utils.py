@@ -1,0 +1,51 @@
+"""Gradient clipping: clip_grad_norm_ and clip_grad_value_.
+
+What it teaches: one bad batch can produce a gradient 1000x too large and undo hours of
+training. Clipping rescales all gradients together so their global L2 norm is at most
+max_norm: the direction is kept, only the step length is capped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+
+
+def _grads(parameters) -> list:
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+@no_grad()
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
+    """Scale gradients in place so their total norm is <= max_norm; returns the old norm."""
+    grads = _grads(parameters)
+    if not grads:
+        return Tensor(0.0)
+    # BEGIN SOLUTION
+    if norm_type == float("inf"):
+        total = max(float(np.abs(g.data).max()) for g in grads)
+    else:
+        total = float(sum(float((np.abs(g.data.astype(np.float64)) ** norm_type).sum())
+                          for g in grads) ** (1.0 / norm_type))
+    # END SOLUTION
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
+                           f"gradients is non-finite ({total}), so it cannot be clipped")
+    # BEGIN SOLUTION
+    scale = max_norm / (total + 1e-6)
+    if scale < 1.0:
+        for g in grads:
+            g.data *= g.data.dtype.type(scale)
+    # END SOLUTION
+    return Tensor(np.asarray(total, dtype=grads[0].dtype))
+
+
+@no_grad()
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    for g in _grads(parameters):
+        np.clip(g.data, -clip_value, clip_value, out=g.data)

@@ -1,0 +1,91 @@
+"""Every differentiable op, one file per family. `Tensor` methods call into here."""
+
+from .arithmetic import (
+    Add,
+    Div,
+    Mul,
+    Neg,
+    Pow,
+    PowScalar,
+    Sub,
+    add,
+    as_operands,
+    div,
+    mul,
+    pow,
+    sub,
+)
+from .indexing import (
+    Gather,
+    GetItem,
+    MaskedFill,
+    Where,
+    gather,
+    getitem,
+    index_to_numpy,
+    masked_fill,
+    nondifferentiable,
+    where,
+)
+from .linalg import Linear, MatMul, linear, matmul
+from .pointwise import (
+    GELU,
+    Abs,
+    Cast,
+    Clamp,
+    Clone,
+    Cos,
+    Exp,
+    LeakyReLU,
+    Log,
+    ReLU,
+    Sigmoid,
+    Sin,
+    Sqrt,
+    Tanh,
+    clamp,
+    erf,
+)
+from .reduction import (
+    LogSoftmax,
+    MaxMin,
+    MaxMinDim,
+    Mean,
+    Softmax,
+    Sum,
+    Var,
+    arg_reduce,
+    log_softmax,
+    max_min,
+    mean,
+    reduce_sum,
+    softmax,
+    var,
+)
+from .shape import (
+    Cat,
+    Expand,
+    Permute,
+    Repeat,
+    Reshape,
+    Stack,
+    cat,
+    chunk,
+    expand,
+    flatten,
+    permute,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]
+
+from .loss import CrossEntropy  # noqa: E402
+from .normalization import LayerNorm  # noqa: E402
+
+__all__ += ["CrossEntropy", "LayerNorm"]

@@ -1,0 +1,598 @@
+"""Tensor: a numpy array that remembers how it was made.
+
+What it teaches: a Tensor is a thin wrapper around an `np.ndarray` (`.data`) plus three
+pieces of autograd state: `requires_grad`, `grad_fn` (the op that produced it) and
+`.grad`. Every method below is one line that hands the arrays to an op in `ops/`; the ops
+do the maths and, when gradients are needed, link the result into the graph.
+
+Systems lessons:
+- Memory: a float32 tensor of shape (N, M) holds 4*N*M bytes; views (reshape, transpose,
+  slicing) share that memory, copies double it. `.data.nbytes` tells you.
+- Overhead: a Python-level op costs microseconds regardless of size, so tiny tensors are
+  dominated by interpreter overhead and large ones by memory bandwidth or FLOPs
+  (see benchmarks/).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import dtypes
+
+
+def _as_array(data, dtype) -> np.ndarray:
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        array = data
+    else:
+        # BEGIN SOLUTION
+        array = np.asarray(data)
+        if array.dtype == np.float64 and not isinstance(data, np.generic):
+            array = array.astype(dtypes.default_float)  # Python floats -> float32
+        elif array.dtype.kind in "iu" and not isinstance(data, np.generic):
+            array = array.astype(np.int64)
+        # END SOLUTION
+    if array.dtype == object or array.dtype.kind in "USc":
+        raise TypeError(f"Tensor: cannot build a tensor from data of dtype {array.dtype}")
+    if dtype is not None:
+        array = array.astype(dtypes.as_dtype(dtype), copy=False)
+    elif array.dtype not in dtypes.SUPPORTED:
+        array = array.astype(np.promote_types(array.dtype, np.int64) if array.dtype.kind in "iu"
+                             else dtypes.default_float)
+    return array
+
+
+class Tensor:
+    """An n-dimensional array with optional gradient tracking (mirrors `torch.Tensor`)."""
+
+    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "_version", "__weakref__")
+    __array_priority__ = 1000  # so `ndarray + Tensor` calls Tensor.__radd__
+
+    def __init__(self, data, dtype=None, requires_grad: bool = False):
+        self.data = _as_array(data, dtype)
+        self.grad: Tensor | None = None
+        self.grad_fn = None
+        self._version = 0
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, array, requires_grad: bool = False) -> Tensor:
+        """Fast constructor used by ops: no validation, no copy."""
+        t = cls.__new__(cls)
+        t.data = array if isinstance(array, np.ndarray) else np.asarray(array)
+        t.grad = None
+        t.grad_fn = None
+        t._version = 0
+        t._requires_grad = requires_grad
+        return t
+
+    # ------------------------------------------------------------ autograd state
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"requires_grad: only floating point tensors can require gradients, "
+                f"got dtype {self.data.dtype}"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("requires_grad_: cannot turn off gradients of a non-leaf tensor; "
+                               "use .detach()")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        autograd.backward(self, gradient, retain_graph)
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this non-leaf tensor after backward (as in PyTorch)."""
+        if self.grad_fn is not None:
+            self.grad_fn._retained = self
+
+    def _accumulate_grad(self, grad: np.ndarray) -> None:
+        if self.grad is None:
+            self.grad = Tensor._make(np.array(grad, dtype=self.data.dtype, copy=True))
+        else:
+            self.grad.data = self.grad.data + grad
+
+    def detach(self) -> Tensor:
+        """Same data (shared memory), no history."""
+        return Tensor._make(self.data)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # ------------------------------------------------------------ basic facts
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_check_dim("size", dim, self.ndim)]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("numpy: can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy()")
+        return self.data
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only one-element tensors can be converted to a Python scalar, got shape "
+                f"{self.shape}"
+            )
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "use .any() or .all()"
+            )
+        return bool(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        extras = []
+        if self.data.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    # ------------------------------------------------------------ dtype conversion
+    def to(self, dtype) -> Tensor:
+        dtype = dtypes.as_dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        return ops.Cast.apply(self, dtype=dtype) if dtype.kind == "f" and self.requires_grad \
+            else Tensor._make(self.data.astype(dtype))
+
+    def type(self, dtype=None):
+        return str(self.data.dtype) if dtype is None else self.to(dtype)
+
+    def float(self) -> Tensor:
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        return self.to(dtypes.float64)
+
+    def half(self) -> Tensor:
+        return self.to(dtypes.float16)
+
+    def long(self) -> Tensor:
+        return self.to(dtypes.int64)
+
+    def int(self) -> Tensor:
+        return self.to(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(dtypes.bool_)
+
+    def clone(self) -> Tensor:
+        return ops.Clone.apply(self)
+
+    def contiguous(self) -> Tensor:
+        if self.data.flags.c_contiguous:
+            return self
+        return ops.Clone.apply(self)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    # ------------------------------------------------------------ arithmetic
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        return ops.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return ops.pow(base, self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __floordiv__(self, other):
+        return ops.nondifferentiable("floor_divide", self, other)
+
+    def __mod__(self, other):
+        return ops.nondifferentiable("remainder", self, other)
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    matmul = __matmul__
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    # comparisons produce bool tensors and carry no gradient
+    def __eq__(self, other):
+        return ops.nondifferentiable("equal", self, other)
+
+    def __ne__(self, other):
+        return ops.nondifferentiable("not_equal", self, other)
+
+    def __lt__(self, other):
+        return ops.nondifferentiable("less", self, other)
+
+    def __le__(self, other):
+        return ops.nondifferentiable("less_equal", self, other)
+
+    def __gt__(self, other):
+        return ops.nondifferentiable("greater", self, other)
+
+    def __ge__(self, other):
+        return ops.nondifferentiable("greater_equal", self, other)
+
+    def __and__(self, other):
+        return ops.nondifferentiable("logical_and", self, other)
+
+    def __or__(self, other):
+        return ops.nondifferentiable("logical_or", self, other)
+
+    def __invert__(self):
+        return Tensor._make(~self.data)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def any(self) -> Tensor:
+        return Tensor._make(np.asarray(self.data.any()))
+
+    def all(self) -> Tensor:
+        return Tensor._make(np.asarray(self.data.all()))
+
+    def equal(self, other) -> bool:
+        return self.shape == other.shape and bool(np.array_equal(self.data, other.data))
+
+    # ------------------------------------------------------------ pointwise maths
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def rsqrt(self):
+        return ops.pow(self, -0.5)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def clamp(self, min=None, max=None):
+        return ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def relu(self):
+        return ops.ReLU.apply(self)
+
+    def sin(self):
+        return ops.Sin.apply(self)
+
+    def cos(self):
+        return ops.Cos.apply(self)
+
+    def softmax(self, dim: int = -1):
+        return ops.softmax(self, dim)
+
+    def log_softmax(self, dim: int = -1):
+        return ops.log_softmax(self, dim)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
+    def where(self, condition, other):
+        return ops.where(condition, self, other)
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, dim=None, keepdim: bool = False, dtype=None):
+        out = ops.reduce_sum(self, dim, keepdim)
+        return out if dtype is None else out.to(dtype)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return ops.mean(self, dim, keepdim)
+
+    def var(self, dim=None, keepdim: bool = False, unbiased: bool | None = None,
+            correction: int | None = None):
+        return ops.var(self, dim, keepdim, _correction(unbiased, correction))
+
+    def std(self, dim=None, keepdim: bool = False, unbiased: bool | None = None,
+            correction: int | None = None):
+        return ops.var(self, dim, keepdim, _correction(unbiased, correction)).sqrt()
+
+    def max(self, dim=None, keepdim: bool = False):
+        return ops.max_min(self, dim, keepdim, "max")
+
+    def min(self, dim=None, keepdim: bool = False):
+        return ops.max_min(self, dim, keepdim, "min")
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return ops.arg_reduce(self, dim, keepdim, "argmax")
+
+    def argmin(self, dim=None, keepdim: bool = False):
+        return ops.arg_reduce(self, dim, keepdim, "argmin")
+
+    def norm(self, p=2, dim=None, keepdim: bool = False):
+        if p != 2:
+            return (self.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+        return (self * self).sum(dim, keepdim).sqrt()
+
+    # ------------------------------------------------------------ shape
+    def reshape(self, *shape):
+        return ops.reshape(self, _shape_args(shape))
+
+    def view(self, *shape):
+        return ops.reshape(self, _shape_args(shape), view=True)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def squeeze(self, dim=None):
+        return ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int):
+        return ops.unsqueeze(self, dim)
+
+    def transpose(self, dim0: int, dim1: int):
+        return ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims):
+        return ops.permute(self, _shape_args(dims))
+
+    @property
+    def T(self):  # noqa: N802 - PyTorch's name
+        return ops.permute(self, tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self):  # noqa: N802
+        return ops.transpose(self, -2, -1)
+
+    def expand(self, *sizes):
+        return ops.expand(self, _shape_args(sizes))
+
+    def expand_as(self, other):
+        return ops.expand(self, other.shape)
+
+    def repeat(self, *repeats):
+        return ops.repeat(self, _shape_args(repeats))
+
+    def split(self, split_size, dim: int = 0):
+        return ops.split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0):
+        return ops.chunk(self, chunks, dim)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    def gather(self, dim: int, index):
+        return ops.gather(self, dim, index)
+
+    # ------------------------------------------------------------ in-place (no autograd)
+    def _check_inplace(self, name: str) -> None:
+        if self._requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(
+                f"{name}: in-place operation on a tensor that requires grad (shape "
+                f"{self.shape}); wrap it in `with no_grad():` or use the out-of-place form"
+            )
+
+    def _bump(self) -> Tensor:
+        self._version += 1
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        self._check_inplace("__setitem__")
+        self.data[ops.index_to_numpy(index)] = value.data if isinstance(value, Tensor) else value
+        self._bump()
+
+    def _inplace(self, name, other, fn) -> Tensor:
+        self._check_inplace(name)
+        other = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, np.ndarray) and other.dtype != self.data.dtype:
+            other = other.astype(self.data.dtype)
+        fn(self.data, other, out=self.data, casting="same_kind")
+        return self._bump()
+
+    def add_(self, other, alpha=1):
+        if alpha != 1:
+            other = (other.data if isinstance(other, Tensor) else other) * alpha
+        return self._inplace("add_", other, np.add)
+
+    def sub_(self, other, alpha=1):
+        if alpha != 1:
+            other = (other.data if isinstance(other, Tensor) else other) * alpha
+        return self._inplace("sub_", other, np.subtract)
+
+    def mul_(self, other):
+        return self._inplace("mul_", other, np.multiply)
+
+    def div_(self, other):
+        return self._inplace("div_", other, np.true_divide)
+
+    def clamp_(self, min=None, max=None):
+        self._check_inplace("clamp_")
+        np.clip(self.data, min, max, out=self.data)
+        return self._bump()
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self.data.fill(value.item() if isinstance(value, Tensor) else value)
+        return self._bump()
+
+    def copy_(self, src):
+        self._check_inplace("copy_")
+        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        try:
+            np.copyto(self.data, src, casting="same_kind")
+        except ValueError as err:
+            raise RuntimeError(
+                f"copy_: source of shape {src.shape} does not broadcast to {self.shape}"
+            ) from err
+        return self._bump()
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator=None):
+        self._check_inplace("normal_")
+        draw = random.get_rng(generator).standard_normal(self.shape)
+        self.data[...] = draw * std + mean
+        return self._bump()
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator=None):
+        self._check_inplace("uniform_")
+        self.data[...] = random.get_rng(generator).uniform(a, b, self.shape)
+        return self._bump()
+
+
+def _shape_args(args) -> tuple:
+    """Accept both `t.reshape(2, 3)` and `t.reshape((2, 3))`."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    for a in args:
+        if not isinstance(a, (numbers.Integral, np.integer)):
+            raise TypeError(f"shape arguments must be integers, got {args!r}")
+    return tuple(int(a) for a in args)
+
+
+def _check_dim(op: str, dim: int, ndim: int) -> int:
+    if not isinstance(dim, (numbers.Integral, np.integer)):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    lo = -max(ndim, 1)
+    if not lo <= dim < max(ndim, 1):
+        raise IndexError(
+            f"{op}: dimension out of range (expected to be in range of [{lo}, {max(ndim, 1) - 1}]"
+            f", but got {dim})"
+        )
+    return dim % max(ndim, 1)
+
+
+def _correction(unbiased, correction) -> int:
+    if correction is not None:
+        return int(correction)
+    return 1 if unbiased is None or unbiased else 0
+
+
+from . import autograd, ops, random  # noqa: E402  (ops and autograd need Tensor defined)
