@@ -1,0 +1,56 @@
+"""Decode once, load fast: an on-disk cache of uint8 arrays with atomic writes.
+
+What it teaches: decoding 60,000 JPEGs takes tens of seconds; reading the same pixels
+back as one uncompressed .npz takes a fraction of a second (180 MB at disk/memory speed,
+no per-file open, no entropy decoding). The cache key is a fingerprint of the source
+(paths, sizes, modification times), so editing the source invalidates the cache.
+
+Systems lesson: a crash or Ctrl-C while writing must never leave a half-written file
+where the next run will trust it. Write to a temporary file in the same directory, then
+`os.replace` it into place: the rename is atomic, so readers see the old file or the new
+one, never a torn one. A cache that fails to load is rebuilt, not trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+
+def fingerprint(*parts) -> str:
+    """A short stable hash of the parts (strings, numbers, tuples of them)."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def load_arrays(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    """The cached arrays, or None when the file is missing, unreadable or incomplete."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not set(keys) <= set(archive.files):
+                return None
+            return {key: archive[key] for key in keys}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        return None
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write `arrays` to `path` (.npz, uncompressed) atomically; returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,15 @@
+"""tinytorch.vision.nn: the CNN layers (use alongside tinytorch.core.nn).
+
+    from tinytorch.core import nn
+    from tinytorch.vision import nn as vnn
+    model = nn.Sequential(vnn.Conv2d(3, 32, 3, padding=1), vnn.BatchNorm2d(32), nn.ReLU(),
+                          vnn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 16 * 16, 10))
+"""
+
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .conv import Conv2d
+from .dropout import Dropout2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+
+__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d",
+           "Dropout2d", "MaxPool2d"]

@@ -1,0 +1,146 @@
+"""Pooling: max, average and adaptive average over spatial windows.
+
+What it teaches: pooling is a convolution whose "dot product" is a max or a mean and
+that has no weights. It shrinks the feature map (2x2 windows, stride 2: 4x fewer pixels
+for every later layer) and makes features tolerant to small shifts.
+
+How it is vectorized: the windows are the same strided view as in im2col, but instead of
+copying them we loop over the kh*kw kernel offsets and combine whole (N, Ho, Wo, C) slabs
+with one numpy call each: `np.maximum` for max pooling (remembering which offset won),
+`+` for average pooling. Backward uses the same offsets: the gradient of a max goes only
+to the winning offset of each window, the gradient of a mean is spread evenly.
+
+Systems lessons:
+- Max pooling saves one byte per output element (the winning offset, uint8) instead of
+  the whole input or a full-size mask: memory for backward is 1/(4*kh*kw) of the input.
+- Pooling is memory-bound: it does ~1 comparison per input element loaded, so its speed
+  is set by memory bandwidth, not FLOPs. Channels-last slabs keep every access contiguous.
+- Adaptive average pooling to an (Ho, Wo) grid is two small matrix products,
+  P_h @ x @ P_w^T, where row i of P_h averages the input rows of bin i; the backward is
+  the same two matrices transposed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinytorch.core.autograd import Function
+
+from .. import im2col as spatial
+
+
+class MaxPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, *, kernel, stride, pads, dilation):
+        x_padded = spatial.pad_nhwc(x, pads, fill=-np.inf)
+        out_hw = spatial.output_hw(x_padded.shape[1:3], kernel, stride, dilation)
+        offsets = list(spatial.kernel_offsets(kernel, stride, dilation, out_hw))
+        slabs = [x_padded[:, rows, cols] for _, _, rows, cols in offsets]
+        best = slabs[0].copy()
+        for slab in slabs[1:]:
+            np.maximum(best, slab, out=best)
+        ctx.winner = _first_winner(slabs, best)
+        ctx.offsets = offsets
+        ctx.geometry = (x.shape, x_padded.shape, pads, _overlapping(kernel, stride, dilation),
+                        _tiles(x_padded.shape[1:3], kernel, stride, dilation, out_hw))
+        return spatial.as_nchw(best)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_shape, padded_shape, pads, overlapping, tiles = ctx.geometry
+        g = spatial.to_nhwc(grad)
+        winner = ctx.winner
+        if overlapping:
+            grad_padded = np.zeros(padded_shape, dtype=g.dtype)
+            for k, (_, _, rows, cols) in enumerate(ctx.offsets):
+                grad_padded[:, rows, cols] += g * (winner == k)
+        else:  # disjoint windows: each input pixel is written at most once
+            grad_padded = (np.empty if tiles else np.zeros)(padded_shape, dtype=g.dtype)
+            for k, (_, _, rows, cols) in enumerate(ctx.offsets):
+                np.multiply(g, winner == k, out=grad_padded[:, rows, cols])
+        return spatial.as_nchw(spatial.crop(grad_padded, pads, x_shape[2:]))
+
+
+def _first_winner(slabs: list, best: np.ndarray) -> np.ndarray:
+    """Index of the first offset holding each window's maximum (PyTorch's tie rule).
+
+    Walk the offsets from last to first, overwriting with k wherever slab k equals the max;
+    the update `winner -= hit * (winner - k)` is branch-free arithmetic, several times
+    faster than a masked copy whose mask is random (the CPU cannot predict it).
+    """
+    dtype = np.uint8 if len(slabs) <= 256 else np.int32
+    winner = np.full(best.shape, len(slabs) - 1, dtype=dtype)
+    for k in range(len(slabs) - 2, -1, -1):
+        hit = slabs[k] == best
+        winner -= hit * (winner - dtype(k))  # uint8 wrap-around is harmless: hit is 0 or 1
+    return winner
+
+
+def _tiles(padded_hw, kernel, stride, dilation, out_hw) -> bool:
+    """Do the windows cover every padded pixel exactly once (e.g. 2x2, stride 2, even size)?"""
+    return dilation == (1, 1) and stride == kernel and \
+        all(k * o == p for k, o, p in zip(kernel, out_hw, padded_hw))
+
+
+class AvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, *, kernel, stride, pads, divisor):
+        """`divisor` is an (Ho, Wo) array: how many elements each window averages."""
+        x_padded = spatial.pad_nhwc(x, pads)
+        out_hw = divisor.shape
+        offsets = list(spatial.kernel_offsets(kernel, stride, (1, 1), out_hw))
+        total = np.zeros((x.shape[0], *out_hw, x.shape[1]), dtype=x.dtype)
+        for _, _, rows, cols in offsets:
+            total += x_padded[:, rows, cols]
+        scale = (1 / divisor).astype(x.dtype)[:, :, None]
+        ctx.offsets, ctx.scale = offsets, scale
+        ctx.geometry = (x.shape, x_padded.shape, pads, _overlapping(kernel, stride, (1, 1)))
+        return spatial.as_nchw(total * scale)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_shape, padded_shape, pads, overlapping = ctx.geometry
+        share = spatial.to_nhwc(grad) * ctx.scale
+        grad_padded = np.zeros(padded_shape, dtype=share.dtype)
+        for _, _, rows, cols in ctx.offsets:
+            if overlapping:
+                grad_padded[:, rows, cols] += share
+            else:
+                grad_padded[:, rows, cols] = share
+        return spatial.as_nchw(spatial.crop(grad_padded, pads, x_shape[2:]))
+
+
+class AdaptiveAvgPool2d(Function):
+    @staticmethod
+    def forward(ctx, x, *, pool_h, pool_w):
+        """out = pool_h @ x @ pool_w^T over the spatial dims; pool_* are (out, in) matrices."""
+        ctx.pool_h, ctx.pool_w = pool_h, pool_w
+        if pool_h.shape[0] == 1 and pool_w.shape[0] == 1:  # global average pooling
+            return x.mean(axis=(2, 3), keepdims=True)
+        rows_pooled = np.einsum("nchw,ih->nciw", x, pool_h, optimize=True)
+        return np.einsum("nciw,jw->ncij", rows_pooled, pool_w, optimize=True)
+
+    @staticmethod
+    def backward(ctx, grad):
+        pool_h, pool_w = ctx.pool_h, ctx.pool_w
+        if pool_h.shape[0] == 1 and pool_w.shape[0] == 1:
+            size = pool_h.shape[1] * pool_w.shape[1]
+            shape = grad.shape[:2] + (pool_h.shape[1], pool_w.shape[1])
+            return np.broadcast_to(grad / grad.dtype.type(size), shape)
+        rows_grad = np.einsum("ncij,jw->nciw", grad, pool_w, optimize=True)
+        return np.einsum("nciw,ih->nchw", rows_grad, pool_h, optimize=True)
+
+
+def adaptive_pool_matrix(in_size: int, out_size: int, dtype) -> np.ndarray:
+    """(out, in) matrix whose row i averages bin i = [floor(i*in/out), ceil((i+1)*in/out))."""
+    i = np.arange(out_size)
+    start = (i * in_size) // out_size
+    end = -((-(i + 1) * in_size) // out_size)  # ceil division
+    position = np.arange(in_size)
+    inside = (position >= start[:, None]) & (position < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _overlapping(kernel, stride, dilation) -> bool:
+    """Do neighbouring windows share input pixels? (Then backward must add, not assign.)"""
+    return any(st < s for st, s in zip(stride, spatial.span(kernel, dilation)))
