@@ -1,0 +1,109 @@
+"""A bounded load test: N concurrent clients send a fixed number of requests, then stop.
+
+    report = load_test("http://127.0.0.1:8000", payload, clients=8, requests=400)
+    report.throughput, report.p50, report.p99, report.failures
+
+What it teaches: latency under load is not latency alone. With one request in flight
+p50 is the model's time; with 8 clients sharing one inference lock each request also
+waits for up to 7 others, so p50 grows while throughput stays near 1 / model time: the
+server is saturated, and adding clients only adds queueing (Little's law:
+in-flight = throughput x latency).
+
+The test is bounded twice, by request count and by `max_seconds`, and only ever targets
+the URL it is given (the tests and the milestone use 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import numpy as np
+
+
+@dataclass
+class LoadTestReport:
+    clients: int
+    requests: int
+    seconds: float
+    latencies: list[float] = field(repr=False, default_factory=list)
+    status_counts: dict[int, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def completed(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def failures(self) -> int:
+        return sum(n for status, n in self.status_counts.items() if status != 200) + \
+            len(self.errors)
+
+    @property
+    def throughput(self) -> float:
+        return self.completed / self.seconds if self.seconds > 0 else 0.0
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies, q)) if self.latencies else float("nan")
+
+    @property
+    def p50(self) -> float:
+        return self.percentile(50)
+
+    @property
+    def p99(self) -> float:
+        return self.percentile(99)
+
+    def as_dict(self) -> dict:
+        return {"clients": self.clients, "requests": self.requests, "completed": self.completed,
+                "failures": self.failures, "seconds": round(self.seconds, 4),
+                "throughput_rps": round(self.throughput, 2),
+                "p50_ms": round(self.p50 * 1e3, 3), "p99_ms": round(self.p99 * 1e3, 3),
+                "status_counts": self.status_counts, "errors": self.errors[:5]}
+
+
+def load_test(base_url: str, payload: dict, clients: int = 8, requests: int = 200,
+              max_seconds: float = 120.0, timeout: float = 30.0) -> LoadTestReport:
+    """POST `payload` to base_url/predict `requests` times from `clients` threads."""
+    if clients < 1 or requests < 1:
+        raise ValueError(f"load_test: clients and requests must be >= 1, got {clients}, "
+                         f"{requests}")
+    report = LoadTestReport(clients, requests, 0.0)
+    lock = threading.Lock()
+    issued = [0]
+    deadline = time.monotonic() + max_seconds
+
+    def claim() -> bool:
+        with lock:
+            if issued[0] >= requests or time.monotonic() > deadline:
+                return False
+            issued[0] += 1
+            return True
+
+    def client() -> None:
+        with httpx.Client(base_url=base_url, timeout=timeout) as http:
+            while claim():
+                start = time.perf_counter()
+                try:
+                    response = http.post("/predict", json=payload)
+                except httpx.HTTPError as exc:
+                    with lock:
+                        report.errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                elapsed = time.perf_counter() - start
+                with lock:
+                    code = response.status_code
+                    report.status_counts[code] = report.status_counts.get(code, 0) + 1
+                    if code == 200:
+                        report.latencies.append(elapsed)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max_seconds + timeout)
+    report.seconds = time.perf_counter() - start
+    return report
