@@ -1,0 +1,240 @@
+"""Generate a module's Jupyter notebook from the package source and its module page.
+
+What it teaches: the notebook is a build artefact. Its prose comes from the module page
+(curriculum/modules/NN_name.md, minus the instructor's answers), its code cells from the
+package source (see source.py), its test cells call the same grading tests `tito grade`
+runs. Two flavours come out of one function:
+
+- student: solution regions replaced by stubs that raise `NotImplementedError` with a hint;
+- instructor: solution regions kept between `# BEGIN SOLUTION` / `# END SOLUTION`, which
+  is nbgrader's source format, so `nbgrader generate_assignment` produces the student
+  version by itself.
+
+Every cell carries nbgrader's metadata (schema version 3): the cells a student edits are
+`solution` cells, the provided code is `locked`, and each test is a locked autograded
+`grade` cell worth its points.
+
+Systems lesson: generated files are written atomically (a temporary file in the same
+folder, then `os.replace`), so an interrupted build never leaves half a notebook.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat import v4
+
+from . import source as src
+from .__about__ import __version__
+from .grading import tests_for
+from .syllabus import MODULES, CourseModule, get, region_owner
+
+NBGRADER_SCHEMA = 3
+TEST_CELL_MARK = "from tinytorch.course.grading import run_test"
+STUDENT = "student"
+INSTRUCTOR = "instructor"
+
+
+class BuildError(Exception):
+    """A notebook cannot be built (module not ready, package missing, page missing)."""
+
+
+# ---------------------------------------------------------------- pages
+
+
+def find_curriculum(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+    """The curriculum folder: `explicit`, else $TINYTORCH_ROOT/curriculum, else the first
+    parent of `cwd` that has curriculum/modules/."""
+    if explicit is not None:
+        path = Path(explicit).expanduser().resolve()
+        if (path / "modules").is_dir():
+            return path
+        raise BuildError(f"{path} is not a curriculum folder (it has no modules/ folder)")
+    root = os.environ.get("TINYTORCH_ROOT")
+    candidates = [Path(root) / "curriculum"] if root else []
+    start = (cwd or Path.cwd()).resolve()
+    candidates += [folder / "curriculum" for folder in (start, *start.parents)]
+    for candidate in candidates:
+        if (candidate / "modules").is_dir():
+            return candidate
+    raise BuildError("cannot find the curriculum folder (curriculum/modules/); looked in "
+                     + ", ".join(str(c) for c in candidates)
+                     + ". Pass --curriculum DIR or set TINYTORCH_ROOT.")
+
+
+def page_path(curriculum: Path, module: CourseModule) -> Path:
+    return curriculum / "modules" / f"{module.stem}.md"
+
+
+def student_prose(page: str) -> str:
+    """The page without its instructor-only sections (headings containing 'Instructor')."""
+    kept, skipping, level = [], False, 0
+    for line in page.splitlines():
+        heading = re.match(r"^(#+)\s", line)
+        if heading:
+            depth = len(heading.group(1))
+            if skipping and depth <= level:
+                skipping = False
+            if not skipping and "instructor" in line.lower():
+                skipping, level = True, depth
+                continue
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept).strip() + "\n"
+
+
+# ---------------------------------------------------------------- cells
+
+
+def _nbgrader(grade_id: str, *, solution=False, grade=False, locked=False, points=None):
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked,
+            "schema_version": NBGRADER_SCHEMA, "solution": solution, "task": False}
+    if grade:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def _stub(region: src.Region, module: CourseModule, hints: dict[str, str]) -> list[str]:
+    owner = region_owner(region.key)
+    if owner is None:
+        raise BuildError(f"solution region {region.key} (line {region.begin}) belongs to no "
+                         "course module; add it to a module's solutions in syllabus.py")
+    if owner.number > module.number:
+        message = f"{region.qualname}: you write this in module {owner.id} ({owner.title})"
+        return [f"# written in module {owner.id} ({owner.title})",
+                f"raise NotImplementedError({message!r})"]
+    hint = hints.get(region.key, "")
+    message = f"{region.qualname} is not written yet" + (f". Hint: {hint}" if hint else "")
+    return ["# YOUR CODE HERE", f"raise NotImplementedError({message!r})"]
+
+
+def _region_mode(module: CourseModule, flavour: str):
+    def mode(region: src.Region):
+        owner = region_owner(region.key)
+        if owner is not None and owner.number < module.number:
+            return "keep"
+        if owner is module and flavour == INSTRUCTOR:
+            return "markers"
+        return _stub(region, module, module.hints)
+    return mode
+
+
+def unit_cells(module: CourseModule, flavour: str) -> tuple[list[src.Import], list[str]]:
+    """(imports, one code string per unit) for `module`'s notebook."""
+    objects = {}  # id of a class/function the notebook defines -> its name there
+    for unit in module.units:
+        obj = unit.obj()
+        if isinstance(obj, type) or callable(obj):
+            objects[id(obj)] = unit.name
+    names = [u.name for u in module.units]
+    clashes = {n for n in names if names.count(n) > 1}
+    if clashes:
+        raise BuildError(f"module {module.stem}: two units share the name(s) {sorted(clashes)}")
+    reference = [src.render(u, lambda r: "keep", objects) for u in module.units]
+    imports = src.required_imports(list(module.units), reference)
+    codes = [src.render(u, _region_mode(module, flavour), objects) for u in module.units]
+    return imports, codes
+
+
+def build_notebook(module_id, flavour: str = STUDENT,
+                   curriculum: str | os.PathLike | None = None) -> nbformat.NotebookNode:
+    """The notebook of one module (`flavour` "student" or "instructor")."""
+    module = get(module_id)
+    if flavour not in (STUDENT, INSTRUCTOR):
+        raise BuildError(f"notebook flavour must be {STUDENT!r} or {INSTRUCTOR!r}, got "
+                         f"{flavour!r}")
+    if not module.available:
+        raise BuildError(f"module {module.stem} needs the package {module.package}, which is "
+                         f"not installed (pip install {module.package})")
+    if not module.ready:
+        raise BuildError(f"module {module.stem} has no notebook yet (its units are not in the "
+                         "syllabus)")
+    page_file = page_path(find_curriculum(curriculum), module)
+    if not page_file.is_file():
+        raise BuildError(f"module page {page_file} is missing")
+    prose = student_prose(page_file.read_text(encoding="utf-8")) if flavour == STUDENT \
+        else page_file.read_text(encoding="utf-8")
+
+    imports, codes = unit_cells(module, flavour)
+    cells = [v4.new_markdown_cell(prose, metadata=_nbgrader("page", locked=True))]
+    cells.append(v4.new_markdown_cell(
+        "## Setup\n\nThe imports below bring in the installed library: the provided "
+        "scaffolding (`Tensor`, `Function`, dtypes) and what earlier modules built. "
+        "Run this cell first.", metadata=_nbgrader("setup-text", locked=True)))
+    setup = "from __future__ import annotations\n\n" + src.import_block(imports) + "\n"
+    cells.append(v4.new_code_cell(setup, metadata=_nbgrader("imports", locked=True)))
+    owned = set(module.solutions)
+    for unit, code in zip(module.units, codes):
+        regions = [r for r in src.unit_regions(unit) if r.key in owned]
+        where = f"{unit.module.replace('.', '/')}.py"
+        if regions:
+            todo = ", ".join(f"`{r.qualname}`" for r in regions)
+            text = f"### `{unit.name}`  ({where})\n\nYour turn: complete {todo}."
+            cells.append(v4.new_markdown_cell(text, metadata=_nbgrader(
+                f"{unit.name}-text", locked=True)))
+            cells.append(v4.new_code_cell(code, metadata=_nbgrader(unit.name, solution=True)))
+        else:
+            text = f"### `{unit.name}`  ({where})\n\nProvided: read it, run it."
+            cells.append(v4.new_markdown_cell(text, metadata=_nbgrader(
+                f"{unit.name}-text", locked=True)))
+            cells.append(v4.new_code_cell(code, metadata=_nbgrader(f"{unit.name}-code",
+                                                                   locked=True)))
+    cells.append(v4.new_markdown_cell(
+        "## Tests\n\nEach cell below runs one autograded test against *your* definitions "
+        f"above. `tito grade {module.stem} THIS_NOTEBOOK.ipynb` runs them all and prints "
+        "your score.", metadata=_nbgrader("tests-text", locked=True)))
+    for test in tests_for(module.id):
+        summary = " ".join(test.description.split())
+        code = (f"# {test.points} point{'s' if test.points != 1 else ''}: {summary}\n"
+                f"{TEST_CELL_MARK}\n"
+                f"run_test({module.id!r}, {test.name!r}, globals())\n")
+        cells.append(v4.new_code_cell(code, metadata=_nbgrader(
+            f"test_{test.name}", grade=True, locked=True, points=test.points)))
+    for cell in cells:  # stable ids: rebuilding gives a byte-identical notebook
+        cell.id = cell.metadata["nbgrader"]["grade_id"]
+    notebook = v4.new_notebook(cells=cells)
+    notebook.metadata.update({
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "tinytorch": {"module": module.id, "stem": module.stem, "flavour": flavour,
+                      "course_version": __version__},
+    })
+    nbformat.validate(notebook)
+    return notebook
+
+
+def write_notebook(notebook: nbformat.NotebookNode, path: str | os.PathLike) -> Path:
+    """Write atomically: a temporary file in the same folder, then os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            nbformat.write(notebook, stream)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def build_all(out_dir: str | os.PathLike, flavour: str = STUDENT, modules=None,
+              curriculum=None) -> tuple[list[Path], dict[str, str]]:
+    """Build every ready module (or `modules`); return (written paths, {stem: reason skipped})."""
+    chosen = [get(m) for m in modules] if modules else list(MODULES)
+    written, skipped = [], {}
+    for module in chosen:
+        try:
+            notebook = build_notebook(module.id, flavour, curriculum)
+        except BuildError as exc:
+            if modules:  # asked for explicitly: an error, not a skip
+                raise
+            skipped[module.stem] = str(exc)
+            continue
+        written.append(write_notebook(notebook, Path(out_dir) / f"{module.stem}.ipynb"))
+    return written, skipped

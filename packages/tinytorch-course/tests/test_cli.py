@@ -1,0 +1,95 @@
+"""tito notebooks build, tito grade, tito module list/status, driven in-process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import metadata
+
+import pytest
+from conftest import READY
+
+from tinytorch.core.cli import main as core_main
+from tinytorch.core.cli.main import build_parser
+from tinytorch.course import cli
+
+
+def run(capsys, *argv):
+    """Dispatch like tito's main(), adding the course's groups if the entry points of an
+    installed tinytorch-course are not there (running from the source tree)."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, register in (("notebooks", cli.register_notebooks), ("grade", cli.register_grade),
+                           ("module", cli.register_module)):
+        if name not in sub.choices:
+            register(sub)
+    args = parser.parse_args(list(argv))
+    code = args.func(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_entry_points_declared():
+    try:
+        dist = metadata.distribution("tinytorch-course")
+    except metadata.PackageNotFoundError:
+        pytest.skip("tinytorch-course is not installed (running from the source tree)")
+    names = {ep.name for ep in dist.entry_points if ep.group == "tinytorch.cli"}
+    assert names == {"notebooks", "grade", "module"}
+    code = core_main(["module", "list", "--json"])
+    assert code == 0
+
+
+def test_notebooks_build(capsys, tmp_path, curriculum):
+    code, out, _ = run(capsys, "notebooks", "build", "--out", str(tmp_path),
+                       "--curriculum", str(curriculum))
+    assert code == 0
+    written = sorted(p.stem for p in tmp_path.glob("*.ipynb"))
+    assert [w[:2] for w in written] == READY
+    assert "written" in out
+    code, _, err = run(capsys, "notebooks", "build", "99", "--out", str(tmp_path),
+                       "--curriculum", str(curriculum))
+    assert code == 2 and "unknown course module" in err
+
+
+def test_grade_json_and_table(capsys, built):
+    code, out, _ = run(capsys, "grade", "03", str(built["03", "student"]), "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert report["score"] == 0 and report["max_score"] > 0
+    assert all("not written yet" in t["feedback"] for t in report["tests"])
+    code, out, _ = run(capsys, "grade", "activations", str(built["03", "instructor"]))
+    assert code == 0
+    assert "03_activations" in out and "passed" in out
+
+
+def test_grade_refuses_missing_file(capsys, tmp_path):
+    code, _, err = run(capsys, "grade", "01", str(tmp_path / "nope.ipynb"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_module_list(capsys):
+    code, out, _ = run(capsys, "module", "list", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert [m["module"] for m in data["modules"]] == [f"{n:02d}" for n in range(1, 19)]
+    assert [p["milestone_name"] for p in data["phases"]][0].startswith("XOR")
+    code, out, _ = run(capsys, "module", "list")
+    assert code == 0 and "Autograd" in out and "XOR" in out
+
+
+def test_module_status_unlocks_phase_one(capsys, tmp_path, built):
+    for module_id, stem in (("01", "01_setup"), ("02", "02_tensor"), ("03", "03_activations"),
+                            ("04", "04_layers"), ("05", "05_networks")):
+        shutil.copy(built[module_id, "instructor"], tmp_path / f"{stem}.ipynb")
+    shutil.copy(built["06", "student"], tmp_path / "06_autograd.ipynb")
+    code, out, _ = run(capsys, "module", "status", "--workspace", str(tmp_path), "--json")
+    assert code == 0
+    data = json.loads(out)
+    states = {m["module"]: m["state"] for m in data["modules"]}
+    assert [states[f"{n:02d}"] for n in range(1, 6)] == ["passed"] * 5
+    assert states["06"] == "in progress" and states["08"] == "not started"
+    phases = {p["phase"]: p["unlocked"] for p in data["phases"]}
+    assert phases[1] is True and phases[2] is False
+    code, out, _ = run(capsys, "module", "status", "--workspace", str(tmp_path))
+    assert code == 0 and "passed" in out and "yes" in out
