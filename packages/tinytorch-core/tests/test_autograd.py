@@ -1,5 +1,7 @@
 """The autograd engine: graph walking, accumulation, freeing, errors, version counters."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -133,6 +135,27 @@ def test_set_grad_enabled_as_context_manager():
     with tt.set_grad_enabled(False):
         assert not (x * 2).requires_grad
     assert tt.is_grad_enabled()
+
+
+def test_grad_mode_is_per_thread():
+    """no_grad() in one thread (say, a server's inference worker) leaves others recording."""
+    x = tt.tensor([1.0], requires_grad=True)
+    inside, released = threading.Event(), threading.Event()
+    seen = {}
+
+    def inference_worker():
+        with tt.no_grad():
+            seen["worker"] = tt.is_grad_enabled()
+            inside.set()
+            released.wait(timeout=10)
+
+    worker = threading.Thread(target=inference_worker)
+    worker.start()
+    assert inside.wait(timeout=10)
+    assert tt.is_grad_enabled() and (x * 2).requires_grad  # main thread still records
+    released.set()
+    worker.join()
+    assert seen["worker"] is False
 
 
 def test_detach_shares_data_but_not_history():

@@ -17,6 +17,7 @@ Systems lessons:
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,54 +26,57 @@ import numpy as np
 
 # ---------------------------------------------------------------- grad mode
 
-_grad_enabled = True
+
+class _GradMode(threading.local):
+    """Whether ops record a graph. Per thread, as in PyTorch: `no_grad()` in a server's
+    worker thread must not switch recording off for a training loop in another thread."""
+
+    enabled = True
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    return _grad_mode.enabled
 
 
 class set_grad_enabled(contextlib.ContextDecorator):
     """Context manager / decorator that turns graph recording on or off."""
 
     def __init__(self, mode: bool):
-        global _grad_enabled
-        self.prev = _grad_enabled
+        self.prev = _grad_mode.enabled
         self.mode = bool(mode)
-        _grad_enabled = self.mode  # like PyTorch, also works as a plain function call
+        _grad_mode.enabled = self.mode  # like PyTorch, also works as a plain function call
 
     def __enter__(self):
-        global _grad_enabled
-        _grad_enabled = self.mode
+        _grad_mode.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev
+        _grad_mode.enabled = self.prev
         return False
 
 
 class no_grad(contextlib.ContextDecorator):
     """Inside `with no_grad():` operations record no graph (inference, optimizer steps)."""
 
+    mode = False
+
     def __enter__(self):
-        global _grad_enabled
-        self.prev = _grad_enabled
-        _grad_enabled = False
+        self.prev = _grad_mode.enabled
+        _grad_mode.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev
+        _grad_mode.enabled = self.prev
         return False
 
 
 class enable_grad(no_grad):
-    def __enter__(self):
-        global _grad_enabled
-        self.prev = _grad_enabled
-        _grad_enabled = True
-        return self
+    """Inside `with enable_grad():` operations record a graph, even within `no_grad()`."""
+
+    mode = True
 
 
 # ---------------------------------------------------------------- op hooks (for profilers)
@@ -201,7 +205,7 @@ class Function:
         ctx = cls()
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        record = _grad_enabled and any(needs)
+        record = _grad_mode.enabled and any(needs)
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._make(out, record)
