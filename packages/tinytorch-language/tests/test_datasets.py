@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 
 from tinytorch.language import load_tiny_shakespeare, tiny_shakespeare_path
-from tinytorch.language.datasets import ChecksumError, cache_dir, data_root
+from tinytorch.language.datasets import ChecksumError
 
 CORPUS = "First Citizen:\nBefore we proceed any further, hear me speak.\n" * 50
 
@@ -27,15 +27,6 @@ def server(tmp_path):
     yield f"http://127.0.0.1:{httpd.server_address[1]}/input.txt"
     httpd.shutdown()
     httpd.server_close()
-
-
-def test_data_root_rule(monkeypatch, tmp_path):
-    monkeypatch.setenv("TINYTORCH_DATA", str(tmp_path / "env"))
-    assert data_root(tmp_path / "arg") == (tmp_path / "arg", "the root argument")
-    assert data_root()[0] == tmp_path / "env"
-    monkeypatch.delenv("TINYTORCH_DATA")
-    monkeypatch.setenv("TINYTORCH_CACHE", str(tmp_path / "cache"))
-    assert data_root()[0] == tmp_path / "cache" / "data" and cache_dir() == tmp_path / "cache"
 
 
 def test_missing_data_says_where_it_looked(tmp_path):

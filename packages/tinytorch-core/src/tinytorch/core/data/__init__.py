@@ -1,7 +1,12 @@
-"""tinytorch.core.data: datasets, splitting, batching (mirrors torch.utils.data)."""
+"""tinytorch.core.data: datasets, splitting, batching (mirrors torch.utils.data), and the one
+rule for where data and caches live plus a verified download, shared by every dataset."""
 
 from .collate import default_collate
 from .dataloader import DataLoader
 from .dataset import Dataset, Subset, TensorDataset, random_split
+from .download import ChecksumError, download_url, file_md5
+from .paths import DATA_ENV, cache_dir, data_root
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]
+__all__ = ["DATA_ENV", "ChecksumError", "DataLoader", "Dataset", "Subset", "TensorDataset",
+           "cache_dir", "data_root", "default_collate", "download_url", "file_md5",
+           "random_split"]

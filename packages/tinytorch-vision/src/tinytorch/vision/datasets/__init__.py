@@ -1,10 +1,14 @@
-"""tinytorch.vision.datasets: CIFAR10, ImageFolder, and the in-memory ImageArrays."""
+"""tinytorch.vision.datasets: CIFAR10, ImageFolder, and the in-memory ImageArrays.
+
+The data-root rule and the verified download are core's (tinytorch.core.data), re-exported
+here for convenience.
+"""
+
+from tinytorch.core.data import ChecksumError, cache_dir, data_root, download_url
 
 from .arrays import ImageArrays
 from .cifar import CIFAR10
-from .download import ChecksumError, download_url
 from .folder import ImageFolder, load_image
-from .paths import cache_dir, data_root
 
 __all__ = ["CIFAR10", "ChecksumError", "ImageArrays", "ImageFolder", "cache_dir",
            "data_root", "download_url", "load_image"]

@@ -5,14 +5,14 @@
 
 What it teaches: where a dataset comes from and what it costs to get it into memory.
 Three on-disk layouts are understood, looked for in this order under the data root
-(see paths.py for how the root is chosen):
+(see tinytorch.core.data.paths for how the root is chosen):
 
     <root>/cifar10-jpg/{train,test}/<class>/*.jpg    image folders (one file per image)
     <root>/cifar-10-batches-py/                      the official archive, extracted
     <root>/cifar-10-python.tar.gz                    the official archive (read in place)
 
 Whichever is found is decoded once into uint8 arrays and cached as .npz outside the
-repository (paths.cache_dir()); later loads read the cache in well under a second.
+repository (tinytorch.core.data.cache_dir()); later loads read the cache in well under a second.
 Nothing is downloaded unless `download=True`, and then only the official archive, whose
 md5 is checked before it is used.
 
@@ -34,11 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tinytorch.core.data import DATA_ENV, cache_dir, data_root, download_url, file_md5
+
 from . import cache
 from .arrays import ImageArrays
-from .download import download_url, file_md5
 from .folder import decode_images, find_classes, make_samples
-from .paths import DATA_ENV, cache_dir, data_root
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck"]

@@ -31,8 +31,8 @@ from rich.progress import (
 CHUNK_BYTES = 1 << 20
 
 
-class ChecksumError(RuntimeError):
-    pass
+class ChecksumError(OSError):
+    """A downloaded file does not have the checksum its publisher gives; it was not kept."""
 
 
 def file_md5(path: Path) -> str:
