@@ -23,14 +23,13 @@ import sys
 
 import numpy as np
 from harness import (
-    Check,
     Report,
-    Row,
     emit,
     interleaved,
-    match_torch_threads,
     parse_args,
-    torch_or_none,
+    ratio_check,
+    throughput_rows,
+    training_cases,
 )
 
 import tinytorch.core as tt
@@ -97,39 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     labels = rng.integers(0, 10, size=BATCH, dtype=np.int64)
 
     tt_model, tt_step = tinytorch_step_fn(data, labels)
-    cases = {"TinyTorch": tt_step}
-    notes = []
-    torch = torch_or_none()
-    if torch is None:
-        notes.append("PyTorch is not installed: TinyTorch measured alone")
-    else:
-        notes.append(match_torch_threads(torch))
-        torch_step = torch_step_fn(torch, tt_model, data, labels)
-        first_tt, first_torch = tt_step().item(), torch_step().item()
-        if abs(first_tt - first_torch) > 1e-4 * max(1.0, abs(first_torch)):
-            raise RuntimeError(f"bench_cnn: first losses differ (TinyTorch {first_tt:.6f}, "
-                               f"PyTorch {first_torch:.6f}); the two would not do the same work")
-        notes.append(f"same weights and data: first-step loss {first_tt:.5f} (TinyTorch) vs "
-                     f"{first_torch:.5f} (PyTorch)")
-        cases["PyTorch"] = torch_step
-
+    cases, notes = training_cases(
+        "bench_cnn", tt_step, lambda torch: torch_step_fn(torch, tt_model, data, labels))
     timings = interleaved(cases, repeats=args.repeats, warmup=args.warmup,
                           min_block_seconds=0.2 if args.quick else 0.5)
-    rows = []
-    for name, timing in timings.items():
-        low, high = timing.spread
-        rows.append(Row(name, BATCH / timing.median, BATCH / high, BATCH / low, "images/s",
-                        f"{timing.median * 1e3:.1f} ms/step, {timing.number} steps/block"))
+    rows = throughput_rows(timings, BATCH, "images/s", lambda t: f"{t.median * 1e3:.1f} "
+                                                              f"ms/step, {t.number} steps/block")
     report = Report("cnn", "Reference CNN training images/s (batch 64, Adam, float32)",
                     config={"repeats": args.repeats, "warmup steps": args.warmup,
                             "batch": BATCH}, rows=rows, notes=notes)
-    claim = "TinyTorch / PyTorch training images/s"
-    if "PyTorch" in timings:
-        ratio = timings["PyTorch"].median / timings["TinyTorch"].median
-        report.checks.append(Check(claim, f">= {TARGET_RATIO}x", f"{ratio:.2f}x",
-                                   ratio >= TARGET_RATIO))
-    else:
-        report.checks.append(Check(claim, f">= {TARGET_RATIO}x", "n/a", None))
+    report.checks.append(ratio_check("TinyTorch / PyTorch training images/s", timings,
+                                     "TinyTorch", "PyTorch", TARGET_RATIO))
     return emit(report, args)
 
 

@@ -28,12 +28,12 @@ import numpy as np
 from harness import (
     Check,
     Report,
-    Row,
     emit,
     interleaved,
-    match_torch_threads,
     parse_args,
-    torch_or_none,
+    ratio_check,
+    throughput_rows,
+    training_cases,
 )
 
 import tinytorch.core as tt
@@ -126,49 +126,27 @@ def main(argv: list[str] | None = None) -> int:
     tokens = BATCH * CONTEXT
 
     tt_model, tt_step = tinytorch_training(ids, targets)
-    cases = {"train TinyTorch": tt_step}
-    notes = []
-    torch = torch_or_none()
-    if torch is None:
-        notes.append("PyTorch is not installed: TinyTorch measured alone")
-    else:
-        notes.append(match_torch_threads(torch))
-        torch_step = torch_training(torch, tt_model, ids, targets)
-        first_tt, first_torch = tt_step().item(), torch_step().item()
-        if abs(first_tt - first_torch) > 1e-4 * max(1.0, abs(first_torch)):
-            raise RuntimeError(f"bench_language: first losses differ (TinyTorch {first_tt:.6f}, "
-                               f"PyTorch {first_torch:.6f}); the two would not do the same work")
-        notes.append(f"same weights and data: first-step loss {first_tt:.5f} (TinyTorch) vs "
-                     f"{first_torch:.5f} (PyTorch)")
-        cases["train PyTorch"] = torch_step
+    cases, notes = training_cases(
+        "bench_language", tt_step, lambda torch: torch_training(torch, tt_model, ids, targets),
+        names=("train TinyTorch", "train PyTorch"))
     block = 0.05 if args.quick else 0.5
     train = interleaved(cases, repeats=args.repeats, warmup=args.warmup, min_block_seconds=block)
     gen_cases, same = generation_cases()
     gen = interleaved(gen_cases, repeats=1 if args.quick else 3, warmup=1, min_block_seconds=0)
     notes.append(f"greedy output with and without the cache identical: {same}")
 
-    rows = []
-    for name, timing in train.items():
-        low, high = timing.spread
-        rows.append(Row(name, tokens / timing.median, tokens / high, tokens / low, "tokens/s",
-                        f"{timing.median * 1e3:.1f} ms/step (batch {BATCH} x {CONTEXT})"))
-    for name, timing in gen.items():
-        low, high = timing.spread
-        rows.append(Row(name, NEW_TOKENS / timing.median, NEW_TOKENS / high, NEW_TOKENS / low,
-                        "tokens/s", f"{NEW_TOKENS} new tokens in {timing.median:.2f} s"))
+    rows = throughput_rows(train, tokens, "tokens/s", lambda t: f"{t.median * 1e3:.1f} ms/step "
+                                                               f"(batch {BATCH} x {CONTEXT})")
+    rows += throughput_rows(gen, NEW_TOKENS, "tokens/s",
+                            lambda t: f"{NEW_TOKENS} new tokens in {t.median:.2f} s")
     report = Report("language", "TinyGPT (4 layers, d_model 128): training and generation",
                     config={"repeats": args.repeats, "warmup steps": args.warmup,
                             "training tokens per step": tokens,
                             "generation": f"prompt {PROMPT}, {NEW_TOKENS} new, greedy, "
                                           f"context {GEN_CONTEXT}"},
                     rows=rows, notes=notes)
-    if "train PyTorch" in train:
-        ratio = train["train PyTorch"].median / train["train TinyTorch"].median
-        report.checks.append(Check("TinyTorch / PyTorch training tokens/s",
-                                   f">= {TARGET_RATIO}x", f"{ratio:.2f}x", ratio >= TARGET_RATIO))
-    else:
-        report.checks.append(Check("TinyTorch / PyTorch training tokens/s",
-                                   f">= {TARGET_RATIO}x", "n/a", None))
+    report.checks.append(ratio_check("TinyTorch / PyTorch training tokens/s", train,
+                                     "train TinyTorch", "train PyTorch", TARGET_RATIO))
     speedup = gen["generate, no cache"].median / gen["generate, KV cache"].median
     report.checks.append(Check(f"KV-cache speedup, {NEW_TOKENS} new tokens",
                                "> 1x, same tokens", f"{speedup:.1f}x, same: {same}",

@@ -226,3 +226,47 @@ def match_torch_threads(torch) -> str:
     return (f"torch.set_num_threads({blas['threads']}) to match numpy's BLAS "
             f"({blas['name']} {blas['version']}: {blas['threads']} threads, "
             f"{blas['threads_source']})")
+
+
+# ---------------------------------------------------------------- TinyTorch vs PyTorch
+def training_cases(benchmark: str, tt_step: Callable, make_torch_step: Callable,
+                   names: tuple[str, str] = ("TinyTorch", "PyTorch")) -> tuple[dict, list]:
+    """({name: step}, notes) for a TinyTorch training step and, when PyTorch is installed,
+    the same step in PyTorch (`make_torch_step(torch)`), with threads matched and a proof
+    that both do the same work: their first losses must agree."""
+    tt_name, torch_name = names
+    cases, notes = {tt_name: tt_step}, []
+    torch = torch_or_none()
+    if torch is None:
+        notes.append("PyTorch is not installed: TinyTorch measured alone")
+        return cases, notes
+    notes.append(match_torch_threads(torch))
+    torch_step = make_torch_step(torch)
+    first_tt, first_torch = tt_step().item(), torch_step().item()
+    if abs(first_tt - first_torch) > 1e-4 * max(1.0, abs(first_torch)):
+        raise RuntimeError(f"{benchmark}: first losses differ (TinyTorch {first_tt:.6f}, "
+                           f"PyTorch {first_torch:.6f}); the two would not do the same work")
+    notes.append(f"same weights and data: first-step loss {first_tt:.5f} (TinyTorch) vs "
+                 f"{first_torch:.5f} (PyTorch)")
+    cases[torch_name] = torch_step
+    return cases, notes
+
+
+def throughput_rows(timings: dict[str, Timing], work: float, unit: str,
+                    detail: Callable[[Timing], str]) -> list[Row]:
+    """One row per case: `work` units per call as a rate (median and quartiles)."""
+    rows = []
+    for name, timing in timings.items():
+        low, high = timing.spread
+        rows.append(Row(name, work / timing.median, work / high, work / low, unit,
+                        detail(timing)))
+    return rows
+
+
+def ratio_check(claim: str, timings: dict[str, Timing], ours: str, theirs: str,
+                target: float) -> Check:
+    """Check that `ours` runs at least `target` times as fast as `theirs` (if measured)."""
+    if theirs not in timings:
+        return Check(claim, f">= {target}x", "n/a", None)
+    ratio = timings[theirs].median / timings[ours].median
+    return Check(claim, f">= {target}x", f"{ratio:.2f}x", ratio >= target)
