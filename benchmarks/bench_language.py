@@ -63,7 +63,8 @@ def tinytorch_training(ids: np.ndarray, targets: np.ndarray):
     return model, step
 
 
-def torch_training(torch, tt_model, ids: np.ndarray, targets: np.ndarray):
+def torch_gpt(torch, tt_model):
+    """The same TinyGPT assembled from torch's own modules, starting from `tt_model`'s weights."""
     nn = torch.nn
 
     class TorchGPT(nn.Module):
@@ -82,14 +83,21 @@ def torch_training(torch, tt_model, ids: np.ndarray, targets: np.ndarray):
             self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(CONTEXT))
 
         def forward(self, x):
-            h = self.token_embedding(x) + self.position_embedding.weight[:x.shape[1]]
+            T = x.shape[1]
+            h = self.token_embedding(x) + self.position_embedding.weight[:T]
             for block in self.blocks:
-                h = block(h, src_mask=self.mask, is_causal=True)
+                h = block(h, src_mask=self.mask[:T, :T], is_causal=True)
             return self.lm_head(self.ln_f(h))
 
     model = TorchGPT()
     state = {name: torch.from_numpy(t.data.copy()) for name, t in tt_model.state_dict().items()}
     model.load_state_dict(state, strict=False)
+    return model
+
+
+def torch_training(torch, tt_model, ids: np.ndarray, targets: np.ndarray):
+    nn = torch.nn
+    model = torch_gpt(torch, tt_model)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)
     x, y = torch.from_numpy(ids), torch.from_numpy(targets)
 
