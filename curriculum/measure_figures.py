@@ -31,7 +31,6 @@ import os
 import platform
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +43,8 @@ for _src in sorted((ROOT / "packages").glob("*/src")):
     sys.path.insert(0, str(_src))
 
 import numpy as np  # noqa: E402
+
+from tinytorch.core.atomic import atomic_write_text  # noqa: E402
 
 FIGURES: dict[str, tuple[str, Callable[[], dict]]] = {}
 
@@ -563,16 +564,9 @@ def render_pages(figures: dict) -> list[Path]:
 
         new = BLOCK.sub(fill, text)
         if new != text:
-            atomic_write(page, new)
+            atomic_write_text(page, new)
             changed.append(page)
     return changed
-
-
-def atomic_write(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.replace(temporary, path)
 
 
 def machine() -> dict:
@@ -622,7 +616,7 @@ def main(argv=None) -> int:
             print(f"{key}: measured in {time.perf_counter() - start:.1f} s")
         if args.milestones:
             figures["figures"]["milestones"] = time_milestones(args.milestones, args.full)
-        atomic_write(FIGURES_JSON, json.dumps(figures, indent=2) + "\n")
+        atomic_write_text(FIGURES_JSON, json.dumps(figures, indent=2) + "\n")
     for page in render_pages(figures):
         print(f"updated {page.relative_to(ROOT)}")
     return 0

@@ -61,7 +61,7 @@ def test_download_with_wrong_checksum_keeps_nothing(tmp_path, served):
     destination = tmp_path / "out" / "f.bin"
     with pytest.raises(ChecksumError, match=f"sha256 checksum mismatch .* expected {'0' * 64}"):
         download_url(f"{base_url}/f.bin", destination, sha256="0" * 64, progress=False)
-    assert not any(destination.parent.iterdir())  # no file, no half-written .part
+    assert not any(destination.parent.iterdir())  # no file, no half-written temporary file
 
 
 def test_download_from_unreachable_url_names_it(tmp_path, served):

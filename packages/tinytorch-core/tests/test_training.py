@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from tinytorch.core import is_grad_enabled, manual_seed, nn, optim, tensor
+from tinytorch.core import atomic, is_grad_enabled, manual_seed, nn, optim, tensor
 from tinytorch.core.data import DataLoader, TensorDataset
 from tinytorch.core.training import (
     NonFiniteLossError,
@@ -239,7 +239,7 @@ def test_best_checkpoint_is_written_atomically_and_reloads(tmp_path, monkeypatch
         assert os.path.isfile(src)  # the complete temp file exists before the rename
         real_replace(src, dst)
 
-    monkeypatch.setattr(checkpoint_module.os, "replace", spy_replace)
+    monkeypatch.setattr(atomic.os, "replace", spy_replace)
     path = tmp_path / "best.npz"
     model = mlp()
     optimizer = optim.Adam(model.parameters(), lr=0.01)
@@ -249,7 +249,7 @@ def test_best_checkpoint_is_written_atomically_and_reloads(tmp_path, monkeypatch
     assert fit.best_epoch == 3  # val_loss fell every epoch on this easy problem
     assert len(replaced) == 3
     for src, dst in replaced:
-        assert os.path.dirname(src) == str(tmp_path) and dst == str(path)
+        assert os.path.dirname(src) == str(tmp_path) and os.fspath(dst) == str(path)
         assert not os.path.exists(src)
     assert os.listdir(tmp_path) == ["best.npz"]  # no temp files left behind
 

@@ -3,6 +3,7 @@ and sentencepiece as the reference for compression."""
 
 import io
 import json
+import os
 from collections import Counter
 
 import numpy as np
@@ -80,7 +81,7 @@ def test_char_save_load(tmp_path):
         again = loader(path)
         assert isinstance(again, CharTokenizer)
         assert again.encode(SAMPLE) == tok.encode(SAMPLE)
-    assert not list(path.parent.glob("*.tmp"))  # the atomic write left nothing behind
+    assert os.listdir(path.parent) == ["char.json"]  # the atomic write left nothing behind
     with pytest.raises(TypeError, match="holds a CharTokenizer, not a BPETokenizer"):
         BPETokenizer.load(path)
     with pytest.raises(FileNotFoundError, match="no tokenizer file"):

@@ -14,19 +14,20 @@ Every cell carries nbgrader's metadata (schema version 3): the cells a student e
 `solution` cells, the provided code is `locked`, and each test is a locked autograded
 `grade` cell worth its points.
 
-Systems lesson: generated files are written atomically (a temporary file in the same
-folder, then `os.replace`), so an interrupted build never leaves half a notebook.
+Systems lesson: generated files are written atomically (`tinytorch.core.atomic`), so an
+interrupted build never leaves half a notebook.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import nbformat
 from nbformat import v4
+
+from tinytorch.core.atomic import atomic_open
 
 from . import source as src
 from .__about__ import __version__
@@ -208,18 +209,10 @@ def build_notebook(module_id, flavour: str = STUDENT,
 
 
 def write_notebook(notebook: nbformat.NotebookNode, path: str | os.PathLike) -> Path:
-    """Write atomically: a temporary file in the same folder, then os.replace."""
+    """Write atomically (`tinytorch.core.atomic`); return the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            nbformat.write(notebook, stream)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w") as stream:
+        nbformat.write(notebook, stream)
     return path
 
 

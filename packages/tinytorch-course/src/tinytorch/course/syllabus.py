@@ -525,6 +525,7 @@ OWNERSHIP: dict[str, int] = {
     f"{C}.autograd._emit": 0,
     f"{C}.autograd.OpEvent": 0,
     f"{C}.autograd.register_op_hook": 0,
+    f"{C}.atomic": 0,  # atomic file writes, used by every package that saves a file
     f"{C}.random": 1,
     f"{C}.dtypes.result_dtype": 1,
     f"{C}.cli": 1,

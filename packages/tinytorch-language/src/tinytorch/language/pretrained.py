@@ -7,23 +7,22 @@ turns text into the ids the weights were trained on (`tokenizer.json`). Weights 
 the tokenizer are useless: id 17 means nothing on its own.
 
 Systems lessons: no pickle anywhere (loading a file never runs code), and every file is
-written atomically (temporary file, then `os.replace`), so a crash mid-save leaves the old
-model intact. Tied weights appear under both names in the state_dict, as in PyTorch; for
+written atomically (`tinytorch.core.atomic`), so a crash mid-save leaves the old model
+intact. Tied weights appear under both names in the state_dict, as in PyTorch; for
 TinyGPT that duplicates one vocab x d_model table in the file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from tinytorch.core.atomic import atomic_write_text, savez_atomic
+
 from .gpt import TinyGPT
 from .tokenizers import Tokenizer
-from .tokenizers.base import write_text_atomic
 
 MODEL_FILE, CONFIG_FILE, TOKENIZER_FILE = "model.npz", "config.json", "tokenizer.json"
 FORMAT = "tinytorch-language-model-v1"
@@ -40,14 +39,14 @@ def save_pretrained(directory, model: TinyGPT, tokenizer: Tokenizer | None = Non
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
     arrays = {name: tensor.data for name, tensor in model.state_dict().items()}
-    _savez_atomic(os.path.join(directory, MODEL_FILE), arrays)
+    savez_atomic(os.path.join(directory, MODEL_FILE), arrays)
     config = {"format": FORMAT, "model": "TinyGPT", "config": model.config,
               "dtype": str(model.token_embedding.weight.dtype), "metadata": metadata}
     try:
         text = json.dumps(config, indent=1)
     except TypeError as err:
         raise TypeError(f"save_pretrained: metadata must be JSON-serialisable: {err}") from None
-    write_text_atomic(os.path.join(directory, CONFIG_FILE), text)
+    atomic_write_text(os.path.join(directory, CONFIG_FILE), text)
     if tokenizer is not None:
         tokenizer.save(os.path.join(directory, TOKENIZER_FILE))
     return directory
@@ -74,18 +73,3 @@ def load_pretrained(directory) -> tuple[TinyGPT, Tokenizer | None, dict]:
     tokenizer = Tokenizer.load(tokenizer_path) if os.path.isfile(tokenizer_path) else None
     return model, tokenizer, config.get("metadata", {})
 
-
-def _savez_atomic(path: str, arrays: dict) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                     suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise

@@ -38,13 +38,13 @@ import platform
 import re
 import shutil
 import tempfile
-import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from tinytorch.core import nn
+from tinytorch.core.atomic import atomic_write_text
 from tinytorch.core.optim import Optimizer
 
 from .architecture import build_model, spec_of
@@ -289,18 +289,8 @@ def _json_checked(value: dict, what: str) -> dict:
 
 
 def _write_json(path: Path, value) -> None:
-    """Atomic: write a temporary file beside `path`, then rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{uuid.uuid4().hex[:8]}")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2, sort_keys=True)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Atomic (`tinytorch.core.atomic`): readers see the old file or the new one."""
+    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
 
 def _read_json(path: Path):

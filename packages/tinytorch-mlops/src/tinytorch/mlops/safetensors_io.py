@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from tinytorch.core import Tensor
+from tinytorch.core.atomic import atomic_open
 
 # safetensors dtype codes <-> numpy dtypes (always little-endian on disk)
 DTYPES = {
@@ -61,19 +61,11 @@ def save_file(tensors: dict[str, np.ndarray], path: str | os.PathLike,
     """Write `tensors` (name -> numpy array) to `path` atomically; return the file size."""
     header, arrays = _header(tensors, metadata)
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(struct.pack("<Q", len(header)))
-            f.write(header)
-            for array in arrays:
-                f.write(array.tobytes())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)))
+        f.write(header)
+        for array in arrays:
+            f.write(array.tobytes())
     return path.stat().st_size
 
 

@@ -29,7 +29,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ._io import atomic_write_text
+from tinytorch.core.atomic import atomic_write_text
+
 from .models import CIFAR10_DESIGNS, MODELS, MissingPackageError, build_model, require
 
 PLOTS = (".png", ".svg")

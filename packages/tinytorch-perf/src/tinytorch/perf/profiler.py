@@ -37,10 +37,10 @@ from dataclasses import asdict, dataclass, field
 
 from rich.table import Table
 
+from tinytorch.core.atomic import atomic_write_text
 from tinytorch.core.autograd import is_grad_enabled, register_op_hook
 from tinytorch.core.memory import activation_bytes
 
-from ._io import atomic_write_text
 from .flops import FLOPsCounter
 from .tracing import OUTSIDE
 

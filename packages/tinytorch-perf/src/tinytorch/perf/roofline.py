@@ -29,7 +29,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a window: works on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ._io import atomic_write_with  # noqa: E402
+from tinytorch.core.atomic import atomic_write_with  # noqa: E402
 
 PLOT_FORMATS = (".png", ".svg")
 

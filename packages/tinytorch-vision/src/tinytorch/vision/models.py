@@ -24,13 +24,12 @@ cost memory. `describe()` prints both.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from tinytorch.core import nn
+from tinytorch.core.atomic import atomic_write_text, savez_atomic
 
 from .__about__ import __version__
 from .functional import conv2d_flops
@@ -105,17 +104,17 @@ def describe(config: dict) -> dict:
 def save_model(model: nn.Module, config: dict, directory, extra: dict | None = None) -> Path:
     """Write `model.npz` (the state_dict) and `model.json` (architecture + extra info).
 
-    Both files are written atomically (temp file in the same directory, then rename).
+    Both files are written atomically (`tinytorch.core.atomic`).
     Returns the directory.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {name: t.data for name, t in model.state_dict().items()}
-    _atomic_write(directory / "model.npz", lambda f: np.savez(f, **arrays))
+    savez_atomic(directory / "model.npz", arrays)
     info = {"architecture": "tinytorch.vision.models.build_cnn", "config": full_config(config),
             "tinytorch_vision_version": __version__, **(extra or {})}
     text = json.dumps(info, indent=2) + "\n"
-    _atomic_write(directory / "model.json", lambda f: f.write(text.encode()))
+    atomic_write_text(directory / "model.json", text)
     return directory
 
 
@@ -134,15 +133,3 @@ def load_model(directory) -> tuple[nn.Module, dict]:
     model.eval()
     return model, info
 
-
-def _atomic_write(path: Path, write) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

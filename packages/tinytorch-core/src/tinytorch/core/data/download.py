@@ -1,10 +1,10 @@
 """Downloading a dataset archive: streamed, checksummed, atomic, with a progress bar.
 
 What it teaches: a download is only done when it is verified. The file is streamed in
-1 MiB chunks into a temporary file next to its destination while an md5 (the checksum
-the dataset authors publish) and a sha256 are computed on the fly; only if the checksum
-matches is the file renamed into place. A cut connection or a corrupted mirror therefore
-never leaves a file that the next run would trust.
+1 MiB chunks into a temporary file next to its destination (`tinytorch.core.atomic`)
+while an md5 (the checksum the dataset authors publish) and a sha256 are computed on the
+fly; only if the checksum matches is the file renamed into place. A cut connection or a
+corrupted mirror therefore never leaves a file that the next run would trust.
 
 Systems lesson: streaming keeps memory flat (one chunk, not the whole 163 MB), and
 hashing while downloading costs no second pass over the data.
@@ -13,8 +13,6 @@ hashing while downloading costs no second pass over the data.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -27,6 +25,8 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
+
+from ..atomic import atomic_open
 
 CHUNK_BYTES = 1 << 20
 
@@ -48,17 +48,9 @@ def download_url(url: str, destination: Path, md5: str | None = None,
                  progress: bool = True) -> Path:
     """Fetch `url` into `destination`, verifying md5 and/or sha256 when given."""
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.",
-                                    suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            digests = _stream(url, file, timeout, progress)
-        _verify(url, digests, md5, sha256)
-        os.replace(temp, destination)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with atomic_open(destination, "wb") as file:
+        digests = _stream(url, file, timeout, progress)
+        _verify(url, digests, md5, sha256)  # raising here discards the temporary file
     return destination
 
 

@@ -6,10 +6,8 @@ counts). Resuming without the optimizer state restarts Adam's statistics from ze
 which shows up as a bump in the loss curve.
 
 Systems lessons:
-- Atomic writes: the file is written to a temporary name in the same directory, flushed
-  to disk, then renamed over the old one with `os.replace`. A rename within one file
-  system is atomic, so a crash (or a NaN raised mid-epoch) leaves either the old
-  checkpoint or the new one, never half of each.
+- Atomic writes (`tinytorch.core.atomic`): a crash (or a NaN raised mid-epoch) leaves
+  either the old checkpoint or the new one, never half of each.
 - Size: with Adam the checkpoint is about 3x the weights (weights + two moments).
 - No pickle: arrays go in the .npz, everything else (epoch, hyper-parameters, step
   counters) in one JSON string, so loading a checkpoint never executes code.
@@ -20,13 +18,12 @@ and `meta` (JSON: epoch, monitored value, optimizer param_groups and scalar stat
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import uuid
 
 import numpy as np
 
+from ..atomic import savez_atomic
 from ..tensor import Tensor
 
 FORMAT = "tinytorch-checkpoint-v1"
@@ -43,7 +40,7 @@ def save_checkpoint(path, model, optimizer=None, **meta) -> None:
         arrays["meta"] = np.array(json.dumps(info))
     except TypeError as err:
         raise TypeError(f"save_checkpoint: metadata must be JSON-serialisable: {err}") from None
-    _savez_atomic(os.fspath(path), arrays)
+    savez_atomic(path, arrays)
 
 
 def load_checkpoint(path, model, optimizer=None) -> dict:
@@ -104,23 +101,3 @@ def _plain(value):
         return [_plain(v) for v in value]
     return value
 
-
-# ---------------------------------------------------------------- atomic write
-
-
-def _savez_atomic(path: str, arrays: dict) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    # an unguessable name in the same directory (so the rename cannot cross file systems);
-    # opened with "x" so it never clobbers anything and gets the usual umask permissions
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise

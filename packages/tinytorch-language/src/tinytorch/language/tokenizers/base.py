@@ -12,17 +12,17 @@ unseen word. Subwords (BPE) sit in between. Attention costs O(T^2) in the sequen
 length, so fewer tokens per character is cheaper attention for the same text.
 
 Files are JSON (human-readable, no pickle, so loading never runs code) and are written
-atomically: a temporary file in the same directory, then `os.replace`.
+atomically with `tinytorch.core.atomic`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 
 import numpy as np
+
+from tinytorch.core.atomic import atomic_write_text
 
 FORMAT = "tinytorch-tokenizer-v1"
 
@@ -64,7 +64,7 @@ class Tokenizer:
     def save(self, path) -> None:
         """Write the tokenizer to `path` as JSON (atomically)."""
         document = {"format": FORMAT, "type": self.kind, **self._config()}
-        write_text_atomic(os.fspath(path), json.dumps(document, indent=1, ensure_ascii=False))
+        atomic_write_text(path, json.dumps(document, indent=1, ensure_ascii=False))
 
     @classmethod
     def load(cls, path) -> Tokenizer:
@@ -120,20 +120,3 @@ def check_ids(op: str, ids, vocab_size: int) -> np.ndarray:
         raise ValueError(f"{op}: ids must be in [0, {vocab_size}), got range [{low}, {high}]")
     return array
 
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Write `text` to `path` so a crash leaves the old file or the new one, never half."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                                     suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise

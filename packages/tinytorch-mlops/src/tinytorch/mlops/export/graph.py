@@ -14,10 +14,11 @@ DequantizeLinear node keeps an int8 model 4x smaller in ONNX too.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from tinytorch.core.atomic import atomic_open
 
 from .._optional import onnx as import_onnx
 
@@ -81,12 +82,6 @@ class GraphBuilder:
         """Check the model, write it atomically, return the file size in bytes."""
         data = self.model().SerializeToString()
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(path, "wb") as f:
+            f.write(data)
         return path.stat().st_size

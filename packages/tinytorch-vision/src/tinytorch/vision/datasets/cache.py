@@ -6,20 +6,20 @@ no per-file open, no entropy decoding). The cache key is a fingerprint of the so
 (paths, sizes, modification times), so editing the source invalidates the cache.
 
 Systems lesson: a crash or Ctrl-C while writing must never leave a half-written file
-where the next run will trust it. Write to a temporary file in the same directory, then
-`os.replace` it into place: the rename is atomic, so readers see the old file or the new
-one, never a torn one. A cache that fails to load is rebuilt, not trusted.
+where the next run will trust it, so the cache is written with `tinytorch.core.atomic`:
+readers see the old file or the new one, never a torn one. A cache that fails to load is
+rebuilt, not trusted.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from tinytorch.core.atomic import savez_atomic
 
 
 def fingerprint(*parts) -> str:
@@ -42,15 +42,5 @@ def load_arrays(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray] | No
 
 def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> Path:
     """Write `arrays` to `path` (.npz, uncompressed) atomically; returns the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    savez_atomic(path, arrays)
     return path

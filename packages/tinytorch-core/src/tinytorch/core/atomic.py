@@ -1,0 +1,95 @@
+"""Atomic file writes: a checkpoint, a cache or a report is either the old file or the new one.
+
+    with atomic_open("runs/best.npz") as file:      # a file object, for np.savez, json, ...
+        np.savez(file, **arrays)
+    with atomic_path("plots/roofline.png") as temp:  # a path, for tools that open it themselves
+        figure.savefig(temp)
+
+What it teaches: `open(path, "w")` truncates the file first, so a crash (or Ctrl-C, or a
+checksum that does not match) in the middle of writing leaves a half-written file where a
+good one was. Writing to a temporary file in the *same directory* and then `os.replace`-ing
+it over the target is atomic on POSIX and Windows: readers see either the complete old file
+or the complete new one. If the block raises, the temporary file is removed and the target
+is untouched.
+
+Systems lessons: the temporary file must live on the same file system as the target,
+otherwise the rename becomes a copy and is no longer atomic. And the data must be on disk
+(`fsync`) before the rename: otherwise a power cut can leave the new name pointing at
+blocks the operating system had not yet written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; on success it replaces `path`, else it is removed.
+
+    The temporary name keeps the target's suffix, so tools that pick a format from the file
+    extension (matplotlib's `savefig`) write the right one.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"atomic write: {target} is a directory; expected a file path")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}{target.suffix}")
+    temp.touch(exist_ok=False)  # reserve the name, with the usual (umask) permissions
+    try:
+        yield temp
+        _fsync(temp)
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb",
+                encoding: str = "utf-8") -> Iterator[IO]:
+    """Yield a file open for writing ("wb" or "w"); on success it replaces `path` atomically.
+
+    Text mode writes exactly the characters given (no newline translation).
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_open: mode must be 'wb' or 'w', got {mode!r}")
+    text = {"encoding": encoding, "newline": ""} if mode == "w" else {}
+    with atomic_path(path) as temp, open(temp, mode, **text) as file:
+        yield file
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """Write `text` to `path` atomically; return the path."""
+    with atomic_open(path, "w", encoding=encoding) as file:
+        file.write(text)
+    return Path(path)
+
+
+def atomic_write_with(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call `write(temp_path)` and move the result over `path` atomically; return the path."""
+    with atomic_path(path) as temp:
+        write(temp)
+    return Path(path)
+
+
+def savez_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
+    """Write `arrays` to `path` as an uncompressed .npz, atomically; return the path."""
+    with atomic_open(path, "wb") as file:
+        np.savez(file, **arrays)
+    return Path(path)
+
+
+def _fsync(path: Path) -> None:
+    # opened for writing: Windows only flushes handles that may write
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
