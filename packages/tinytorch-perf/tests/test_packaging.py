@@ -24,9 +24,10 @@ def test_version_and_metadata():
     assert tinytorch.perf.__version__ == "0.1.0"
     project = load_pyproject()["project"]
     assert project["name"] == "tinytorch-perf"
-    assert "tinytorch-core" in project["dependencies"]
-    assert set(project["optional-dependencies"]["models"]) == {"tinytorch-vision",
-                                                               "tinytorch-language"}
+    # siblings are pinned to the 0.1 series (an unbounded range promises untested releases)
+    assert "tinytorch-core>=0.1.0,<0.2" in project["dependencies"]
+    assert set(project["optional-dependencies"]["models"]) == {
+        "tinytorch-vision>=0.1.0,<0.2", "tinytorch-language>=0.1.0,<0.2"}
     assert project["entry-points"]["tinytorch.cli"] == {
         "performance": "tinytorch.perf.cli:register"}
 
