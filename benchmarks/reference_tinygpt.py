@@ -46,6 +46,14 @@ from tinytorch.language.datasets import tiny_shakespeare_path
 from tinytorch.language.trainer import gpt_param_groups, warmup_cosine
 
 LR, MIN_LR, BETAS, WEIGHT_DECAY, WARMUP, CLIP = 1e-3, 1e-4, (0.9, 0.99), 0.1, 100, 1.0
+# --tune: the knobs the issue leaves free (it fixes model, batch, steps, AdamW, lr 1e-3,
+# cosine decay), one change at a time from nanoGPT's values
+NANOGPT = {"min_lr": MIN_LR, "beta2": BETAS[1], "weight_decay": WEIGHT_DECAY,
+           "warmup": WARMUP, "clip": CLIP}
+VARIANTS = {"nanoGPT": {}, "cosine to 0": {"min_lr": 0.0}, "beta2 0.95": {"beta2": 0.95},
+            "warmup 20": {"warmup": 20}, "no clipping": {"clip": None},
+            "weight decay 0": {"weight_decay": 0.0},
+            "no clipping, weight decay 0": {"clip": None, "weight_decay": 0.0}}
 TARGET = 1.88  # what nanoGPT reports for this configuration (a 20-batch estimate)
 
 
@@ -55,6 +63,11 @@ def parse_args(argv):
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--data-dir", default=None, help="data root (default: $TINYTORCH_DATA)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
+                        metavar="NAME", help=f"with --tune: which of {list(VARIANTS)}")
+    parser.add_argument("--tune", action="store_true",
+                        help="PyTorch only: score the free knobs (VARIANTS) on a tuning split "
+                             "held out from the training text, never on the validation split")
     return parser.parse_args(argv)
 
 
@@ -105,21 +118,29 @@ def tinytorch_run(model, train_ids, val_ids, steps, seed, advance) -> float:
     return total / (val_ids.size - 1)
 
 
-def torch_run(torch, model, train_ids, val_ids, steps, seed, advance) -> float:
+def torch_run(torch, model, train_ids, val_ids, steps, seed, advance, recipe=None) -> float:
     nn = torch.nn
+    r = {**NANOGPT, **(recipe or {})}
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=LR, betas=BETAS)
-    warmup = torch.optim.lr_scheduler.LinearLR(opt, 1 / (WARMUP + 1), 1.0, total_iters=WARMUP)
-    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps - WARMUP, eta_min=MIN_LR)
-    scheduler = torch.optim.lr_scheduler.SequentialLR(opt, [warmup, cosine], [WARMUP])
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": r["weight_decay"]},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=LR,
+                            betas=(BETAS[0], r["beta2"]))
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps - r["warmup"],
+                                                        eta_min=r["min_lr"])
+    if r["warmup"]:
+        warmup = torch.optim.lr_scheduler.LinearLR(opt, 1 / (r["warmup"] + 1), 1.0,
+                                                   total_iters=r["warmup"])
+        scheduler = torch.optim.lr_scheduler.SequentialLR(opt, [warmup, cosine], [r["warmup"]])
+    else:
+        scheduler = cosine
     for x, y in batches(train_ids, steps, seed):
         logits = model(torch.from_numpy(x))
         loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                            torch.from_numpy(y).reshape(-1))
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+        if r["clip"] is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), r["clip"])
         opt.step()
         opt.zero_grad()
         scheduler.step()
@@ -133,6 +154,33 @@ def torch_run(torch, model, train_ids, val_ids, steps, seed, advance) -> float:
     return total / (val_ids.size - 1)
 
 
+def tune(torch, train_ids, vocab, args, console) -> int:
+    """Each variant trained on the first 90% of the training text, scored on the rest."""
+    cut = int(train_ids.size * 0.9)
+    fit_ids, tune_ids = train_ids[:cut], train_ids[cut:]
+    table = Table(title=f"Tuning split ({tune_ids.size:,} characters held out of the training "
+                        f"text), {args.steps} steps, PyTorch", title_justify="left")
+    table.add_column("variant")
+    for seed in args.seeds:
+        table.add_column(f"seed {seed}", justify="right")
+    table.add_column("mean", justify="right")
+    with Progress(console=console) as progress:
+        for name in args.variants:
+            recipe = VARIANTS[name]
+            losses = []
+            for seed in args.seeds:
+                tt.manual_seed(seed)
+                model = torch_gpt(torch, TinyGPT(vocab, D_MODEL, HEADS, LAYERS, CONTEXT,
+                                                 bias=False))
+                task = progress.add_task(f"{name}, seed {seed}", total=args.steps)
+                losses.append(torch_run(torch, model, fit_ids, tune_ids, args.steps, seed,
+                                        partial(progress.advance, task), recipe))
+            table.add_row(name, *(f"{loss:.4f}" for loss in losses),
+                          f"{statistics.mean(losses):.4f}")
+    console.print(table)
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     console = Console(stderr=args.json)
@@ -142,6 +190,8 @@ def main(argv=None) -> int:
         return 1
     console.print(match_torch_threads(torch))
     train_ids, val_ids, vocab = load_ids(args.data_dir)
+    if args.tune:
+        return tune(torch, train_ids, vocab, args, console)
     results = []
     with Progress(console=console) as progress:
         for seed in args.seeds:
