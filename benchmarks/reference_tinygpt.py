@@ -53,7 +53,12 @@ NANOGPT = {"min_lr": MIN_LR, "beta2": BETAS[1], "weight_decay": WEIGHT_DECAY,
 VARIANTS = {"nanoGPT": {}, "cosine to 0": {"min_lr": 0.0}, "beta2 0.95": {"beta2": 0.95},
             "warmup 20": {"warmup": 20}, "no clipping": {"clip": None},
             "weight decay 0": {"weight_decay": 0.0},
-            "no clipping, weight decay 0": {"clip": None, "weight_decay": 0.0}}
+            "no clipping, weight decay 0": {"clip": None, "weight_decay": 0.0},
+            # second round, on top of the first round's winner
+            "no clip, wd 0, min_lr 3e-4": {"clip": None, "weight_decay": 0.0, "min_lr": 3e-4},
+            "no clip, wd 0, warmup 20": {"clip": None, "weight_decay": 0.0, "warmup": 20},
+            "no clip, wd 0, min_lr 3e-4, warmup 20": {"clip": None, "weight_decay": 0.0,
+                                                      "min_lr": 3e-4, "warmup": 20}}
 TARGET = 1.88  # what nanoGPT reports for this configuration (a 20-batch estimate)
 
 

@@ -5,15 +5,24 @@
 The reference is nanoGPT's character-level Shakespeare example in its CPU configuration
 (`train.py config/train_shakespeare_char.py --device=cpu --block_size=64 --batch_size=12
 --n_layer=4 --n_head=4 --n_embd=128 --max_iters=2000 --lr_decay_iters=2000 --dropout=0.0`),
-for which nanoGPT reports a validation loss of 1.88. Same data, same model, same recipe:
+for which nanoGPT reports a validation loss of 1.88. Same data, same model, the same recipe
+but for three knobs the issue leaves free:
 
 - tiny-shakespeare (1,115,394 characters) from $TINYTORCH_DATA/tinyshakespeare/input.txt
   (downloaded from its public URL and checksum-verified only with --download); a
   65-character vocabulary; the first 90% of characters train, the last 10% validate;
 - TinyGPT: 4 layers, 4 heads, d_model 128, context 64, no biases, tied input/output
   embedding, dropout 0 (0.80M parameters);
-- 2,000 steps of batch 12 random windows; AdamW (lr 1e-3, betas 0.9/0.99, weight decay
-  0.1 on matrices), 100 warmup steps then cosine decay to 1e-4, gradient clipping at 1.0.
+- 2,000 steps of batch 12 random windows; AdamW (lr 1e-3, betas 0.9/0.99), 100 warmup
+  steps then cosine decay;
+- no gradient clipping, no weight decay and cosine decay to 3e-4, where nanoGPT clips at
+  1.0, decays matrices by 0.1 and decays the learning rate to 1e-4. Why: nanoGPT's exact
+  recipe, trained in PyTorch and in TinyTorch from the same weights on the same batches,
+  ends at a full-set validation loss of 1.891 +- 0.0014 (seeds 0-2, identical to 4
+  decimals in both libraries: `python benchmarks/reference_tinygpt.py`); its 1.88 is a
+  20-batch estimate. The changes were chosen on the last 10% of the *training* text
+  (`reference_tinygpt.py --tune`, two rounds): -0.025 nats there. The validation split
+  was used once per round to score the chosen recipe, never to compare variants.
 
 Claims: validation loss (mean cross-entropy over every validation character, in nats)
 at most 1.88, reached within 15 minutes of wall time. Then a 500-character sample is
@@ -57,8 +66,11 @@ from tinytorch.language.trainer import language_model_loss
 
 CONFIG = {"d_model": 128, "num_heads": 4, "num_layers": 4, "max_seq_len": 64, "dropout": 0.0,
           "tie_weights": True, "bias": False}
-RECIPE = {"lr": 1e-3, "min_lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.1,
-          "batch_size": 12, "warmup_steps": 100, "grad_clip": 1.0}
+# nanoGPT's recipe, except three knobs the issue leaves free, chosen on text held out from
+# the training split (benchmarks/reference_tinygpt.py --tune): no gradient clipping
+# (nanoGPT: 1.0), no weight decay (0.1), cosine decay to 3e-4 (1e-4)
+RECIPE = {"lr": 1e-3, "min_lr": 3e-4, "betas": (0.9, 0.99), "weight_decay": 0.0,
+          "batch_size": 12, "warmup_steps": 100, "grad_clip": None}
 FULL = {"steps": 2000, "epochs": 8, "val_chars": None}
 QUICK = {"steps": 300, "epochs": 3, "val_chars": 20_000}
 TARGET_VAL_LOSS = 1.88  # nanoGPT's reported validation loss for this configuration
