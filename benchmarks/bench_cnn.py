@@ -29,6 +29,7 @@ from harness import (
     parse_args,
     ratio_check,
     throughput_rows,
+    torch_classifier_step,
     training_cases,
 )
 
@@ -73,20 +74,8 @@ def torch_step_fn(torch, tt_model, data: np.ndarray, labels: np.ndarray):
     tnn = torch.nn
     model = reference_cnn(tnn.Conv2d, tnn.MaxPool2d, tnn.Linear, tnn.ReLU, tnn.Flatten,
                           tnn.Sequential)
-    with torch.no_grad():  # identical starting weights: the same work, step for step
-        for mine, theirs in zip(tt_model.parameters(), model.parameters()):
-            theirs.copy_(torch.from_numpy(mine.data.copy()))
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    x, y = torch.from_numpy(data), torch.from_numpy(labels)
-
-    def step():
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-
-    return step
+    return torch_classifier_step(torch, tt_model, model,
+                                 lambda params: torch.optim.Adam(params, lr=LR), data, labels)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -252,6 +252,25 @@ def training_cases(benchmark: str, tt_step: Callable, make_torch_step: Callable,
     return cases, notes
 
 
+def torch_classifier_step(torch, tt_model, model, make_optimizer, data, labels) -> Callable:
+    """A PyTorch training step (cross-entropy, backward, step, zero_grad) for `model`, which
+    first receives `tt_model`'s weights: both libraries then do the same work, step for step."""
+    with torch.no_grad():
+        for mine, theirs in zip(tt_model.parameters(), model.parameters()):
+            theirs.copy_(torch.from_numpy(mine.data.copy()))
+    opt = make_optimizer(model.parameters())
+    x, y = torch.from_numpy(data), torch.from_numpy(labels)
+
+    def step():
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    return step
+
+
 def throughput_rows(timings: dict[str, Timing], work: float, unit: str,
                     detail: Callable[[Timing], str]) -> list[Row]:
     """One row per case: `work` units per call as a rate (median and quartiles)."""

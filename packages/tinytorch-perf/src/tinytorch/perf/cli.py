@@ -328,15 +328,8 @@ def _gpt(args) -> int:
         return 0
     console = _console()
     console.print(profile)
-    table = Table(title="Attention memory vs sequence length (measured)", title_justify="left")
-    for column in ("seq len", "scores matrix", "saved for backward", "peak fwd+bwd"):
-        table.add_column(column, justify="right")
-    for r in rows:
-        table.add_row(str(r.seq_len), f"{r.scores_bytes:,}", f"{r.saved_bytes:,}",
-                      f"{r.peak_bytes:,}")
-    console.print(table)
-    if exponent is not None:
-        console.print(f"saved memory grows as seq_len^{exponent:.2f}")
+    _print_attention_memory(console, rows, exponent,
+                            "Attention memory vs sequence length (measured)")
     _print_written(console, written)
     return 0
 
@@ -377,8 +370,13 @@ def _memory(args) -> int:
     console.print(f"[bold]{built.description}[/], batch {built.inputs[0].shape[0]}, "
                   f"{args.optimizer}")
     console.print(step)
-    table = Table(title="Attention (core ops, d_model 64, 4 heads) memory vs sequence length",
-                  title_justify="left")
+    _print_attention_memory(console, rows, exponent, "Attention (core ops, d_model 64, 4 heads) "
+                            "memory vs sequence length")
+    return 0
+
+
+def _print_attention_memory(console: Console, rows, exponent: float | None, title: str) -> None:
+    table = Table(title=title, title_justify="left")
     for column in ("seq len", "scores matrix", "saved for backward", "peak fwd+bwd"):
         table.add_column(column, justify="right")
     for r in rows:
@@ -387,7 +385,6 @@ def _memory(args) -> int:
     console.print(table)
     if exponent is not None:
         console.print(f"saved memory grows as seq_len^{exponent:.2f}")
-    return 0
 
 
 def _print_written(console: Console, written: dict) -> None:
