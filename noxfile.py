@@ -90,7 +90,8 @@ def milestones(session: nox.Session) -> None:
     """Every milestone against the combined install; `-- --quick` for a smoke run."""
     # milestone 05 exports to ONNX and checks the graph in onnxruntime: mlops' `onnx` extra
     session.install(*_package_paths(_all_packages(), extras={"tinytorch-mlops": "onnx"}))
-    session.run("python", str(ROOT / "milestones" / "run_all.py"), *session.posargs)
+    # the milestones ship with their packages (entry points): no checkout paths needed
+    session.run("tito", "milestones", "run", "all", *session.posargs)
 
 
 @nox.session

@@ -145,18 +145,19 @@ def test_list(capsys, repo):
     assert "helper" not in out
 
 
-def test_list_finds_root_from_environment(capsys, repo, monkeypatch):
-    monkeypatch.setenv("TINYTORCH_ROOT", str(repo))
+def test_list_without_root_shows_the_installed_milestones(capsys):
     code, out, _ = run_tito(capsys, "milestones", "list")
-    assert code == 0 and "02_beta" in out
+    assert code == 0
+    assert "01_xor" in out and "tinytorch-core" in out  # core ships milestone 01
 
 
-def test_list_finds_root_by_walking_up(capsys, repo, monkeypatch):
-    nested = repo / "packages" / "deep"
-    nested.mkdir(parents=True)
-    monkeypatch.chdir(nested)
-    code, out, _ = run_tito(capsys, "milestones", "list")
-    assert code == 0 and "02_beta" in out
+def test_list_json_names_module_and_distribution(capsys):
+    code, out, _ = run_tito(capsys, "milestones", "list", "--json")
+    rows = {row["stem"]: row for row in json.loads(out)}
+    assert code == 0
+    assert rows["01_xor"]["target"] == "tinytorch.core.milestones.xor"
+    assert rows["01_xor"]["source"] == "tinytorch-core"
+    assert rows["01_xor"]["summary"].startswith("XOR:")
 
 
 def test_root_may_be_the_milestones_folder_itself(capsys, repo):
@@ -164,31 +165,36 @@ def test_root_may_be_the_milestones_folder_itself(capsys, repo):
     assert code == 0 and "01_alpha" in out
 
 
-def test_missing_root_says_where_it_looked(capsys, tmp_path, monkeypatch):
-    monkeypatch.delenv("TINYTORCH_ROOT", raising=False)
-    nowhere = tmp_path / "a" / "b"
-    nowhere.mkdir(parents=True)
-    monkeypatch.chdir(nowhere)
-    if any((p / "milestones" / "run_all.py").exists() for p in nowhere.parents):
-        pytest.skip("a TinyTorch checkout encloses the temporary directory")
-    code, _, err = run_tito(capsys, "milestones", "list")
-    assert code == 2
-    assert "could not find the TinyTorch repository" in err
-    for folder in (nowhere, nowhere.parent, tmp_path):
-        assert str(folder / "milestones" / "run_all.py") in err
-    assert "--root" in err and "TINYTORCH_ROOT" in err
-
-
 def test_bad_explicit_root_is_reported(capsys, tmp_path):
     code, _, err = run_tito(capsys, "milestones", "list", "--root", str(tmp_path))
     assert code == 2
-    assert "--root" in err and "does not exist" in err
+    assert "--root" in err and "holds no milestone scripts" in err
 
 
-def test_bad_environment_root_is_reported(capsys, tmp_path, monkeypatch):
-    monkeypatch.setenv("TINYTORCH_ROOT", str(tmp_path))
-    code, _, err = run_tito(capsys, "milestones", "list")
-    assert code == 2 and "$TINYTORCH_ROOT" in err
+def test_missing_root_folder_is_reported(capsys, tmp_path):
+    code, _, err = run_tito(capsys, "milestones", "list", "--root", str(tmp_path / "nope"))
+    assert code == 2 and "is not a folder of milestone scripts" in err
+
+
+def test_run_installed_xor_without_a_checkout(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nowhere near a repository
+    code, _, _ = run_tito(capsys, "milestones", "run", "xor", "--quick")
+    assert code == 0
+
+
+def test_run_all_goes_on_after_a_failure_and_summarises(capsys, tmp_path):
+    make_repo(tmp_path / "r", {
+        "01_ok.py": "import sys; sys.exit(0)\n",
+        "02_nodata.py": "import sys; sys.exit(3)\n",
+        "03_crash.py": "raise RuntimeError('boom')\n",
+        "04_ok.py": "import sys; sys.exit(0)\n",
+    })
+    code, out, _ = run_tito(capsys, "milestones", "run", "all", "--root", str(tmp_path / "r"))
+    assert code == 1
+    for stem in ("01_ok", "02_nodata", "03_crash", "04_ok"):
+        assert stem in out
+    assert "no data (exit code 3)" in out and "failed (exit code 1)" in out
+    assert "2 of 4 failed: 02_nodata, 03_crash" in out
 
 
 def recorded_args(repo: Path) -> list[str]:

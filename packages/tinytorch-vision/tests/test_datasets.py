@@ -1,11 +1,10 @@
 """CIFAR10 (three layouts, cache, download, errors) and ImageFolder, all offline."""
 
-import functools
 import hashlib
-import http.server
 import os
 import pickle
-import threading
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,8 @@ from PIL import Image
 
 import tinytorch.core as tt
 from tinytorch.core.data import DataLoader, Subset
+from tinytorch.core.data.fileserver import serve_directory
+from tinytorch.core.milestones import EXIT_NO_DATA
 from tinytorch.vision import datasets, transforms
 from tinytorch.vision.datasets import cache, cifar, folder
 
@@ -130,25 +131,19 @@ def test_cache_write_is_atomic(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def local_server(tmp_path):
-    """An HTTP server on 127.0.0.1 serving tmp_path/served; yields its base URL."""
+def file_server(tmp_path, monkeypatch):
+    """An HTTP server on 127.0.0.1 serving tmp_path/served (it can be told to misbehave)."""
+    monkeypatch.delenv("TINYTORCH_OFFLINE", raising=False)
     served = tmp_path / "served"
     served.mkdir()
-    handler = functools.partial(QuietHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield served, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_directory(served) as server:
+        yield served, server
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+@pytest.fixture
+def local_server(file_server):
+    """(folder served, base URL)."""
+    return file_server[0], file_server[1].url
 
 
 def served_cifar(served: Path, base_url: str, md5: str | None = None):
@@ -275,3 +270,58 @@ def test_real_cifar10_test_split():
     assert ds.data.shape == (10000, 32, 32, 3) and ds.classes == CLASSES
     assert np.bincount(ds.targets).tolist() == [1000] * 10
     assert 100 < ds.data.mean() < 140  # natural images, not noise or zeros
+
+
+# ---------------------------------------------------------------- milestone 03's data path
+def test_milestone_downloads_once_then_uses_the_data_root(tmp_path, file_server, monkeypatch,
+                                                          capsys):
+    from tinytorch.vision.milestones import cifar10 as milestone
+
+    served, server = file_server
+    local_cifar, arrays, _ = served_cifar(served, server.url)
+    monkeypatch.setattr(milestone.datasets, "CIFAR10", local_cifar)
+    args = milestone.parse_args(["--data-dir", str(tmp_path / "data")])
+    server.faults.append("corrupt")  # the first transfer is refused, then retried
+    first = milestone.load_data(args, milestone.Console())
+    assert "downloading cifar-10-python.tar.gz" in capsys.readouterr().out
+    np.testing.assert_array_equal(first[2], arrays["test"][0])
+    assert server.requests == ["/cifar-10-python.tar.gz"] * 2
+    second = milestone.load_data(args, milestone.Console())
+    np.testing.assert_array_equal(second[0], first[0])
+    assert len(server.requests) == 2  # the second run found the archive in the data root
+
+
+def test_milestone_quick_run_without_data_uses_the_labelled_stand_in(tmp_path, file_server,
+                                                                     monkeypatch):
+    from tinytorch.vision.milestones import cifar10 as milestone
+
+    served, server = file_server
+    monkeypatch.setattr(milestone.datasets, "CIFAR10", served_cifar(served, server.url)[0])
+    args = milestone.parse_args(["--quick", "--data-dir", str(tmp_path / "empty")])
+    train_x, train_y, test_x, test_y, eval_name, label = milestone.load_data(
+        args, milestone.Console())
+    assert "SYNTHETIC" in label and eval_name == "stand-in test"
+    assert train_x.shape == (10_000, 32, 32, 3) and test_x.dtype == np.uint8
+    assert server.requests == []  # a quick run never downloads
+
+
+def test_stand_in_is_learnable_and_not_cifar():
+    train, test = datasets.cifar10_stand_in(True, 500), datasets.cifar10_stand_in(False, 200)
+    assert train.classes[0] == "stand-in 0" and len(test) == 200
+    # nearest class mean on raw pixels already separates the classes: there is a signal
+    means = np.stack([train.data[train.targets == k].mean(axis=0) for k in range(10)])
+    distances = ((test.data[:, None].astype(float) - means[None]) ** 2).sum(axis=(2, 3, 4))
+    assert (distances.argmin(axis=1) == test.targets).mean() > 0.9
+    assert not np.array_equal(train.data[:200], test.data)  # different noise per split
+
+
+def test_offline_milestone_fails_at_once_with_one_clear_message(tmp_path):
+    env = {"PATH": "", "HOME": str(tmp_path), "TINYTORCH_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "tinytorch.vision.milestones.cifar10"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == EXIT_NO_DATA
+    out = " ".join(done.stdout.split())
+    for expected in ("cannot run, its data is missing and downloads are off",
+                     str(tmp_path / ".cache" / "tinytorch" / "data" / "cifar10-jpg"),
+                     datasets.CIFAR10.url, "TINYTORCH_DATA"):
+        assert expected in out

@@ -2,8 +2,8 @@
 
     config = {"stages": [[32, 1], [64, 1], [128, 1]], "hidden": 256}
     model = models.build_cnn(config)
-    models.save_model(model, config, "runs/03_cifar10")          # model.npz + model.json
-    model, info = models.load_model("runs/03_cifar10")           # rebuilt, weights loaded
+    models.save_model(model, config, "my-cnn")                   # model.npz + model.json
+    model, info = models.load_model("my-cnn")                    # rebuilt, weights loaded
 
 What it teaches: a VGG-style CNN is a stack of stages; each stage is `n` times
 [conv3x3 -> BatchNorm -> ReLU] at one width, then a 2x2 max pool that halves the
@@ -30,6 +30,7 @@ import numpy as np
 
 from tinytorch.core import nn
 from tinytorch.core.atomic import atomic_write_text, savez_atomic
+from tinytorch.core.data import cache_dir
 
 from .__about__ import __version__
 from .functional import conv2d_flops
@@ -101,6 +102,12 @@ def describe(config: dict) -> dict:
 # ---------------------------------------------------------------- saving and loading
 
 
+def default_model_dir(mode: str = "full") -> Path:
+    """Where milestone 03 saves its model (and milestone 05 looks for it): the user cache."""
+    suffix = "" if mode == "full" else f"-{mode}"
+    return cache_dir() / "models" / f"cifar10-cnn{suffix}"
+
+
 def save_model(model: nn.Module, config: dict, directory, extra: dict | None = None) -> Path:
     """Write `model.npz` (the state_dict) and `model.json` (architecture + extra info).
 
@@ -124,8 +131,9 @@ def load_model(directory) -> tuple[nn.Module, dict]:
     paths = directory / "model.json", directory / "model.npz"
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        raise FileNotFoundError(f"load_model: missing {missing}; run milestones/03_cifar10.py "
-                                "(it prints where it saved the model) or pass that directory")
+        raise FileNotFoundError(f"load_model: missing {missing}; run milestone 03 "
+                                "(`tito milestones run cifar10`; it prints where it saved the "
+                                "model) or pass that directory")
     info = json.loads(paths[0].read_text())
     model = build_cnn(info["config"])
     with np.load(paths[1], allow_pickle=False) as archive:

@@ -2,8 +2,8 @@
 
     tito --version
     tito info [--json]                       what is installed and what numpy computes with
-    tito milestones list [--root DIR]        the end-to-end proofs in the repository
-    tito milestones run NAME [--quick] [--root DIR] [milestone args ...]
+    tito milestones list [--json]            the end-to-end proofs the installed packages ship
+    tito milestones run NAME|all [--quick] [milestone args ...]
 
 What it teaches: a CLI is a thin layer over functions you can also call from Python
 (`main(["info", "--json"])` is what the tests do). Each command is a sub-parser whose

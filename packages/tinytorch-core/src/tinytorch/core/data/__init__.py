@@ -4,9 +4,9 @@ rule for where data and caches live plus a verified download, shared by every da
 from .collate import default_collate
 from .dataloader import DataLoader
 from .dataset import Dataset, Subset, TensorDataset, random_split
-from .download import ChecksumError, download_url, file_md5
+from .download import OFFLINE_ENV, ChecksumError, download_allowed, download_url, file_md5, offline
 from .paths import DATA_ENV, cache_dir, data_root
 
-__all__ = ["DATA_ENV", "ChecksumError", "DataLoader", "Dataset", "Subset", "TensorDataset",
-           "cache_dir", "data_root", "default_collate", "download_url", "file_md5",
-           "random_split"]
+__all__ = ["DATA_ENV", "OFFLINE_ENV", "ChecksumError", "DataLoader", "Dataset", "Subset",
+           "TensorDataset", "cache_dir", "data_root", "default_collate", "download_allowed",
+           "download_url", "file_md5", "offline", "random_split"]

@@ -1,4 +1,5 @@
-"""tinytorch.vision.datasets: CIFAR10, ImageFolder, and the in-memory ImageArrays.
+"""tinytorch.vision.datasets: CIFAR10, ImageFolder, the in-memory ImageArrays, and a labelled
+CIFAR-10 stand-in for smoke runs without data.
 
 The data-root rule and the verified download are core's (tinytorch.core.data), re-exported
 here for convenience.
@@ -9,6 +10,7 @@ from tinytorch.core.data import ChecksumError, cache_dir, data_root, download_ur
 from .arrays import ImageArrays
 from .cifar import CIFAR10
 from .folder import ImageFolder, load_image
+from .standin import cifar10_stand_in
 
 __all__ = ["CIFAR10", "ChecksumError", "ImageArrays", "ImageFolder", "cache_dir",
-           "data_root", "download_url", "load_image"]
+           "cifar10_stand_in", "data_root", "download_url", "load_image"]

@@ -1,0 +1,1 @@
+"""Milestone 04, shipped with tinytorch-language: `tito milestones run tinygpt`."""

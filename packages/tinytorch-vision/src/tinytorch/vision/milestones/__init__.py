@@ -1,0 +1,1 @@
+"""Milestone 03, shipped with tinytorch-vision: `tito milestones run cifar10`."""
