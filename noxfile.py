@@ -113,12 +113,26 @@ def bench(session: nox.Session) -> None:
     session.run("python", str(ROOT / "benchmarks" / "run_all.py"), *session.posargs)
 
 
+RELEASE_TOOLS = ["hatch>=1.12", "packaging>=23", "pypiserver>=2.1", "passlib>=1.7",
+                 "tomli>=2; python_version < '3.11'"]
+
+
 @nox.session
 def build(session: nox.Session) -> None:
-    """Wheel and sdist of every package into dist/."""
-    session.install("build")
-    for name in _all_packages():
-        session.run("python", "-m", "build", "--outdir", str(ROOT / "dist"), str(PACKAGES / name))
+    """Wheel and sdist of every package into dist/, with `hatch build`."""
+    session.install(*RELEASE_TOOLS)
+    session.run("python", "-m", "tools.release", "build", "--dist", str(ROOT / "dist"),
+                "--repo", str(ROOT))
+
+
+@nox.session
+def bump(session: nox.Session) -> None:
+    """`nox -s bump -- PACKAGE PART`: `hatch version PART` in one package, then the sibling
+    range check (fails if a sibling's range now excludes the new version)."""
+    if len(session.posargs) != 2:
+        session.error("usage: nox -s bump -- PACKAGE PART   (e.g. tinytorch-core minor)")
+    session.install(*RELEASE_TOOLS)
+    session.run("python", "-m", "tools.release", "bump", *session.posargs, "--repo", str(ROOT))
 
 
 @nox.session(name="mlops-full")
@@ -141,13 +155,13 @@ def publish(session: nox.Session) -> None:
     Default: a local pypiserver on 127.0.0.1 with htpasswd authentication and no fallback
     (a rehearsal, part of `nox -s tests`). A real index:
     `nox -s publish -- --index-url URL --username USER` with $TINYTORCH_INDEX_PASSWORD.
+    The release tools are repository tooling (tools/release), tested here first.
     """
-    session.install("build", "twine>=5", "pypiserver>=2.1", "passlib>=1.7")
-    session.install(str(PACKAGES / "tinytorch-core"))
-    session.install("--no-deps", str(PACKAGES / "tinytorch-mlops"))  # only its release tools
-    session.install("packaging>=23")
+    session.install(*RELEASE_TOOLS, "pytest>=8")
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                str(ROOT / "tools" / "release" / "tests"))
     dist = Path(session.create_tmp()) / "dist"
-    for name in _all_packages():
-        session.run("python", "-m", "build", "--outdir", str(dist), str(PACKAGES / name))
-    session.run("python", "-m", "tinytorch.mlops.release", "publish", "--dist", str(dist),
+    session.run("python", "-m", "tools.release", "build", "--dist", str(dist),
+                "--repo", str(ROOT))
+    session.run("python", "-m", "tools.release", "publish", "--dist", str(dist),
                 "--repo", str(ROOT), *session.posargs)

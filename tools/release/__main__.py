@@ -1,4 +1,4 @@
-"""Command line of the release tools (used by `nox -s publish`)."""
+"""Command line of the release tools (used by `nox -s build`, `bump` and `publish`)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,19 @@ from .ranges import check_sibling_ranges
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tinytorch.mlops.release")
+    parser = argparse.ArgumentParser(prog="python -m tools.release")
     commands = parser.add_subparsers(dest="command", required=True)
     ranges = commands.add_parser("check-ranges", help="every sibling range admits the sibling")
     ranges.add_argument("--repo", default=".", help="repository root (holds packages/)")
     ranges.add_argument("--allow-unbounded", action="store_true",
                         help="accept sibling requirements without a version range")
+    bump_parser = commands.add_parser("bump", help="hatch version PART in one package")
+    bump_parser.add_argument("package", help="e.g. tinytorch-core")
+    bump_parser.add_argument("part", help="major, minor, micro, rc, ... or a version")
+    bump_parser.add_argument("--repo", default=".")
+    build_parser = commands.add_parser("build", help="hatch build every package into --dist")
+    build_parser.add_argument("--dist", required=True)
+    build_parser.add_argument("--repo", default=".")
     pub = commands.add_parser("publish", help="upload dist/ and install from the index")
     pub.add_argument("--dist", required=True, help="folder with the wheels and sdists")
     pub.add_argument("--repo", default=".")
@@ -37,13 +44,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(problems)} sibling range problem(s)")
         return 1 if problems else 0
 
+    from .build import build_all, bump
     from .publish import PublishError, publish
     try:
+        if args.command == "bump":
+            problems = bump(Path(args.repo), args.package, args.part)
+            for problem in problems:
+                print(f"error: {problem} (widen that range in the same commit)",
+                      file=sys.stderr)
+            return 1 if problems else 0
+        if args.command == "build":
+            build_all(Path(args.repo), Path(args.dist))
+            return 0
         report = publish(Path(args.dist), Path(args.repo), args.verify or None, args.index_url,
                          args.username, os.environ.get(args.password_env),
                          Path(args.workdir) if args.workdir else None)
     except PublishError as exc:
-        print(f"publish failed: {exc}", file=sys.stderr)
+        print(f"{args.command} failed: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(report, indent=2))
     return 0

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.mlops.release import check_sibling_ranges, read_packages
-from tinytorch.mlops.release.publish import Index, dependency_closure, isolated_pip_env
+from tools.release import check_sibling_ranges, read_packages
+from tools.release.build import bump
+from tools.release.publish import (
+    Index,
+    PublishError,
+    dependency_closure,
+    hatch_publish_command,
+    isolated_pip_env,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -90,3 +97,27 @@ def test_index_urls_and_isolated_pip_environment(monkeypatch):
                                                       "PIP_DISABLE_PIP_VERSION_CHECK")
                    for k in env)
     assert env["PIP_CONFIG_FILE"] == __import__("os").devnull and "PYTHONPATH" not in env
+
+
+def test_hatch_publish_keeps_the_password_off_the_command_line():
+    index = Index("http://127.0.0.1:9999", "user", "secret")
+    command, env = hatch_publish_command([Path("a.whl")], index, "secret")
+    assert command[:2] == ["hatch", "publish"] and "secret" not in " ".join(command)
+    assert env["HATCH_INDEX_AUTH"] == "secret" and env["HATCH_INDEX_USER"] == "user"
+    assert "--repo" in command and "http://127.0.0.1:9999/" in command
+
+
+def test_bump_uses_hatch_version_and_rechecks_sibling_ranges(tmp_path):
+    write_package(tmp_path, "tinytorch-core", "0.1.0", ["numpy"])
+    write_package(tmp_path, "tinytorch-vision", "0.1.0", ["tinytorch-core>=0.1.0,<0.2"])
+    for name in ("tinytorch-core", "tinytorch-vision"):  # hatch needs a build backend
+        pyproject = tmp_path / "packages" / name / "pyproject.toml"
+        pyproject.write_text('[build-system]\nrequires = ["hatchling"]\n'
+                             'build-backend = "hatchling.build"\n' + pyproject.read_text())
+    assert bump(tmp_path, "tinytorch-core", "micro") == []  # 0.1.1 is still admitted
+    about = tmp_path / "packages/tinytorch-core/src/tinytorch/core/__about__.py"
+    assert '"0.1.1"' in about.read_text()
+    problems = bump(tmp_path, "tinytorch-core", "minor")  # 0.2.0 is not
+    assert len(problems) == 1 and "tinytorch-vision" in problems[0]
+    with pytest.raises(PublishError, match="no package 'tinytorch-nope'"):
+        bump(tmp_path, "tinytorch-nope", "minor")

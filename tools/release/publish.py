@@ -1,8 +1,8 @@
 """Publish the packages to an index and prove that a fresh environment installs from it.
 
-    python -m tinytorch.mlops.release publish --dist dist/ --repo .
+    python -m tools.release publish --dist dist/ --repo .
         # default: a local pypiserver on 127.0.0.1 with htpasswd authentication, no fallback
-    python -m tinytorch.mlops.release publish --dist dist/ --index-url https://host/ \
+    python -m tools.release publish --dist dist/ --index-url https://host/ \
         --username USER --password-env INDEX_PASSWORD
 
 The default flow, step by step:
@@ -14,7 +14,8 @@ The default flow, step by step:
 4. mirror the third-party wheels the verified package needs (numpy, rich and theirs) into
    the index with `pip download` from the configured package registry, as a company
    mirror would, so the install in step 6 needs nothing else;
-5. upload every wheel and sdist with twine;
+5. upload every wheel and sdist with `hatch publish` (the wheels and sdists themselves
+   were built by `hatch build`, see build.py);
 6. create a fresh virtual environment and `pip install tinytorch-language` with the local
    index as the only index (`--index-url`, no extra index, PIP_* variables removed and
    PIP_CONFIG_FILE pointed at an empty file), then import tinytorch.language and check that
@@ -175,7 +176,8 @@ def check_index_security(index: Index) -> None:
 def distributions(dist_dir: Path) -> list[Path]:
     files = sorted(p for p in Path(dist_dir).iterdir() if p.name.endswith(DIST_SUFFIXES))
     if not files:
-        raise PublishError(f"no wheels or sdists in {dist_dir}; run `nox -s build` first")
+        raise PublishError(f"no wheels or sdists in {dist_dir}; run `nox -s build` first "
+                           "(hatch build)")
     return files
 
 
@@ -210,20 +212,24 @@ def mirror_dependencies(requirements: list[str], wheelhouse: Path) -> list[Path]
     return sorted(wheelhouse.glob("*.whl"))
 
 
+def hatch_publish_command(files: list[Path], index: Index, password: str) -> tuple[list, dict]:
+    """`hatch publish` to `index`, non-interactive; the password travels in the environment
+    (HATCH_INDEX_AUTH), never on the command line where `ps` would show it."""
+    env = {**os.environ, "HATCH_INDEX_USER": index.username, "HATCH_INDEX_AUTH": password}
+    return ["hatch", "publish", "--no-prompt", "--repo", index.upload_url,
+            *map(str, files)], env
+
+
 def upload(files: list[Path], index: Index) -> None:
-    env = {**os.environ, "TWINE_USERNAME": index.username, "TWINE_PASSWORD": index.password,
-           "TWINE_NON_INTERACTIVE": "1"}
-    run([sys.executable, "-m", "twine", "upload", "--disable-progress-bar",
-         "--repository-url", index.upload_url, *map(str, files)], "twine upload", env=env)
-    log(f"uploaded {len(files)} files to {index.upload_url}")
+    command, env = hatch_publish_command(files, index, index.password)
+    run(command, "hatch publish", env=env)
+    log(f"uploaded {len(files)} files to {index.upload_url} with hatch publish")
 
 
 def check_upload_needs_credentials(file: Path, index: Index) -> None:
-    env = {**os.environ, "TWINE_USERNAME": index.username, "TWINE_PASSWORD": "wrong-password",
-           "TWINE_NON_INTERACTIVE": "1"}
-    result = subprocess.run([sys.executable, "-m", "twine", "upload", "--disable-progress-bar",
-                             "--repository-url", index.upload_url, str(file)],
-                            capture_output=True, text=True, env=env, check=False, timeout=120)
+    command, env = hatch_publish_command([file], index, "wrong-password")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False,
+                            timeout=120)
     if result.returncode == 0:
         raise PublishError("an upload with a wrong password was accepted")
     log("an upload with a wrong password is refused")
@@ -271,10 +277,28 @@ def verify_install(index: Index, package: str, module: str, expected: dict[str, 
     if report["versions"] != expected:
         raise PublishError(f"installed versions {report['versions']} differ from the "
                            f"repository's {expected}")
+    report["milestones"] = installed_milestones(target, env, workdir)
     log(f"fresh venv: pip install {package} --index-url <local> pulled "
         f"{', '.join(f'{n} {v}' for n, v in report['versions'].items())}; "
         f"import {module} works")
     return report
+
+
+def installed_milestones(venv_dir: Path, env: dict, workdir: Path) -> list[str]:
+    """`tito milestones list --json` in the fresh environment, outside any checkout: the
+    milestones ship with their packages, so the installed ones must be listed."""
+    tito = venv_dir / ("Scripts" if os.name == "nt" else "bin") / "tito"
+    rows = json.loads(run([str(tito), "milestones", "list", "--json"],
+                          "tito milestones list", env=env, cwd=workdir))
+    stems = [row["stem"] for row in rows]
+    if "01_xor" not in stems:
+        raise PublishError(f"tito milestones list in the fresh venv shows {stems}; expected "
+                           "at least 01_xor from tinytorch-core")
+    run([str(tito), "milestones", "run", "xor"], "tito milestones run xor", env=env,
+        cwd=workdir)
+    log(f"fresh venv: tito milestones list shows {', '.join(stems)}; "
+        "tito milestones run xor passes")
+    return stems
 
 
 # ---------------------------------------------------------------- the whole flow
