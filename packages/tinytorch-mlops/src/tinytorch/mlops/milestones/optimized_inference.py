@@ -110,7 +110,7 @@ def accuracy(predict, x: np.ndarray, y: np.ndarray, batch: int = 500) -> float:
 def tinytorch_predict(model):
     def predict(x):
         with no_grad():
-            return model(tt.tensor(x)).data
+            return model(tt.tensor(x)).numpy()
     return predict
 
 
@@ -216,7 +216,7 @@ def time_generation(model, new_tokens: int, repeats: int) -> dict:
         for use_cache in (True, False):
             start = time.perf_counter()
             outputs[use_cache] = generate(model, prompt, new_tokens, temperature=0,
-                                          use_cache=use_cache).data
+                                          use_cache=use_cache).numpy()
             timings[use_cache].append(time.perf_counter() - start)
     cached, uncached = (new_tokens / min(timings[flag]) for flag in (True, False))
     return {"new_tokens": new_tokens, "context": model.max_seq_len, "cached_tps": cached,

@@ -171,7 +171,7 @@ def evaluate(model, images, labels, mean, std, batch=1000) -> float:
     with tt.no_grad():
         for start in range(0, len(images), batch):
             logits = model(prepare(images[start:start + batch]))
-            correct += int((logits.data.argmax(axis=1) == labels[start:start + batch]).sum())
+            correct += int((logits.numpy().argmax(axis=1) == labels[start:start + batch]).sum())
     model.train()
     return correct / len(images)
 
@@ -230,7 +230,7 @@ def train(model, loader, clock: Clock, lr, console, progress_label):
                     scheduler.step()
                     taken += 1
                 losses.append(loss.item())
-                correct += int((logits.data.argmax(axis=1) == labels.data).sum())
+                correct += int((logits.numpy().argmax(axis=1) == labels.numpy()).sum())
                 seen += len(labels)
                 bar.update(task, advance=1, loss=float(np.mean(losses[-20:])))
                 if clock.progress() >= 1:
