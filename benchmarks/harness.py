@@ -166,13 +166,18 @@ def render(report: Report, console: Console) -> None:
         for column in ("claim", "target", "achieved", "status"):
             checks.add_column(column)
         for check in report.checks:
-            status = {True: "[green]met", False: "[red]missed", None: "[yellow]not measured"}
-            checks.add_row(check.claim, check.target, check.achieved, status[check.met])
+            checks.add_row(check.claim, check.target, check.achieved, _status(check))
         console.print(checks)
     for key, value in report.config.items():
         console.print(f"[dim]{key}: {value}")
     for note in report.notes:
         console.print(f"[dim]note: {note}")
+
+
+def _status(check: Check) -> str:
+    if check.met is None:
+        return "[yellow]not measured" if check.achieved == "n/a" else "[dim]reported"
+    return "[green]met" if check.met else "[red]missed"
 
 
 def _fmt(value: float) -> str:
@@ -257,7 +262,7 @@ def torch_classifier_step(torch, tt_model, model, make_optimizer, data, labels) 
     first receives `tt_model`'s weights: both libraries then do the same work, step for step."""
     with torch.no_grad():
         for mine, theirs in zip(tt_model.parameters(), model.parameters()):
-            theirs.copy_(torch.from_numpy(mine.data.copy()))
+            theirs.copy_(torch.from_numpy(mine.detach().numpy().copy()))
     opt = make_optimizer(model.parameters())
     x, y = torch.from_numpy(data), torch.from_numpy(labels)
 

@@ -1,0 +1,88 @@
+"""Serving overhead: milestone 05's int8 CNN behind the HTTP server vs the same model called
+in-process, at the same batch size.
+
+    python benchmarks/bench_serving.py [--quick] [--json] [--repeats N] [--strict]
+
+The model is milestone 03's network (`models.build_cnn(PRESET)`) quantized to int8 the way
+milestone 05 serves it (`quantize_model(mode="dequantize")`, calibrated on 512 random
+images: speed does not depend on the weights). Three measurements of batches of 8 images:
+
+- in-process: `model(x)` under `no_grad()` in a loop (interleaved harness, median);
+- in-process through `ModelService.predict` on the request's JSON-decoded lists (what the
+  server does per request, minus HTTP): input validation, inference, response building;
+- over HTTP: milestone 05's load test (8 client threads on 127.0.0.1, fixed request count)
+  against `background_server`.
+
+Target: the server's requests/s at least 0.5x the in-process batches/s.
+
+Systems lesson: a request of 8 images is 24,576 floats, ~250 KB of JSON text; turning that
+text into an array and back costs as much as the model's 0.2 GFLOP forward pass, and
+Python threads share one interpreter, so serving is bound by parsing, not by maths.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from harness import Check, Report, Row, emit, interleaved, parse_args, throughput_rows
+
+import tinytorch.core as tt
+from tinytorch.core import no_grad
+from tinytorch.mlops.compression import quantize_model
+from tinytorch.mlops.serving import ModelService, background_server, load_test
+from tinytorch.vision import models
+from tinytorch.vision.milestones.cifar10 import PRESET
+
+BATCH, CLIENTS = 8, 8
+TARGET_RATIO = 0.5
+
+
+def served_model():
+    tt.manual_seed(0)
+    model = models.build_cnn(PRESET).eval()
+    rng = np.random.default_rng(0)
+    calibration = [tt.tensor(rng.standard_normal((128, 3, 32, 32), dtype=np.float32))
+                   for _ in range(4)]
+    return quantize_model(model, calibration, mode="dequantize").eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(__doc__.splitlines()[0], argv)
+    model = served_model()
+    x = np.random.default_rng(1).standard_normal((BATCH, 3, 32, 32), dtype=np.float32)
+    payload = {"inputs": x.tolist()}
+    service = ModelService(model, "cifar10-cnn-int8", 1, (3, 32, 32))
+
+    def in_process():
+        with no_grad():
+            return model(tt.tensor(x))
+
+    timings = interleaved({"in-process model(x)": in_process,
+                           "in-process ModelService.predict": lambda: service.predict(
+                               payload["inputs"])},
+                          repeats=args.repeats, warmup=args.warmup,
+                          min_block_seconds=0.1 if args.quick else 0.5)
+    rows = throughput_rows(timings, 1, "batches/s",
+                           lambda t: f"{t.median * 1e3:.1f} ms per batch of {BATCH}")
+    requests = 40 if args.quick else 400
+    with background_server(service) as url:
+        load_test(url, payload, clients=CLIENTS, requests=CLIENTS * 2)  # warm-up
+        load = load_test(url, payload, clients=CLIENTS, requests=requests, max_seconds=300)
+    rows.append(Row(f"HTTP server, {CLIENTS} clients", load.throughput, load.throughput,
+                    load.throughput, "requests/s",
+                    f"{load.completed}/{load.requests} completed, p50 {load.p50 * 1e3:.0f} ms, "
+                    f"p99 {load.p99 * 1e3:.0f} ms, {load.failures} failed"))
+    in_process_rate = 1 / timings["in-process model(x)"].median
+    ratio = load.throughput / in_process_rate
+    report = Report("serving", f"Serving milestone 05's int8 CNN: HTTP vs in-process, batch "
+                    f"{BATCH}", config={"repeats": args.repeats, "requests": requests,
+                                        "clients": CLIENTS}, rows=rows)
+    report.checks.append(Check("HTTP server requests/s / in-process batches/s",
+                               f">= {TARGET_RATIO}x", f"{ratio:.2f}x",
+                               ratio >= TARGET_RATIO and load.failures == 0))
+    return emit(report, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
