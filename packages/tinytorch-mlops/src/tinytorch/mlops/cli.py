@@ -30,12 +30,11 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from .architecture import ArchitectureError
-from .registry import ModelRegistry, RegistryError
-from .safetensors_io import SafetensorsError
+from tinytorch.core.serialization import SerializationError
 
-_USER_ERRORS = (RegistryError, SafetensorsError, ArchitectureError, ValueError, ImportError,
-                FileNotFoundError)
+from .registry import ModelRegistry, RegistryError
+
+_USER_ERRORS = (RegistryError, SerializationError, ValueError, ImportError, FileNotFoundError)
 
 
 def _handled(command):
