@@ -87,8 +87,13 @@ def test_char_save_load(tmp_path):
     with pytest.raises(FileNotFoundError, match="no tokenizer file"):
         CharTokenizer.load(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text('{"format": "something else"}')
-    with pytest.raises(ValueError, match="not a TinyTorch tokenizer file"):
+    with pytest.raises(ValueError, match="bad.json.*not written by TinyTorch"):
         Tokenizer.load(tmp_path / "bad.json")
+    flipped = bytearray(path.read_bytes())
+    flipped[len(flipped) // 2] ^= 0x01
+    (tmp_path / "flipped.json").write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match="flipped.json: .*(mismatch|corrupted)"):
+        Tokenizer.load(tmp_path / "flipped.json")
 
 
 # ------------------------------------------------------------------ pre-tokenization

@@ -12,6 +12,7 @@ from conftest import make_cnn, make_mlp, require
 import tinytorch.core as tt
 import tinytorch.core.nn.functional as F
 from tinytorch.core import nn, no_grad, optim
+from tinytorch.core.serialization import SerializationError, architecture
 from tinytorch.mlops import (
     ArchitectureError,
     build_model,
@@ -21,7 +22,6 @@ from tinytorch.mlops import (
     save_optimizer,
     spec_of,
 )
-from tinytorch.core.serialization import SerializationError, architecture
 
 
 def same_outputs(a, b, x):
