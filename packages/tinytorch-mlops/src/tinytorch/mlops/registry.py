@@ -186,7 +186,7 @@ class ModelRegistry:
 
     def promote(self, name: str, version: int | str, tag: str = "production") -> ModelVersion:
         """Point `tag` at `version` (the only mutation a registry allows)."""
-        if not isinstance(tag, str) or not _TAG.match(tag) or tag == LATEST:
+        if not isinstance(tag, str) or not _TAG.fullmatch(tag) or tag == LATEST:
             raise ValueError(f"promote: invalid tag {tag!r}; expected letters, digits, '.', '_' "
                              f"or '-', starting with a letter, and not '{LATEST}' (which always "
                              "means the highest version)")
