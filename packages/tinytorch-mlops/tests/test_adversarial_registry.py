@@ -117,8 +117,8 @@ def damaged_copies(data: bytes, seed: int, flips: int = 150, cuts: int = 40):
         yield data[:cut]
 
 
-@pytest.mark.parametrize("seed, file", enumerate([MANIFEST, MODEL_FILE, OPTIMIZER_FILE,
-                                                  TAGS_FILE]))
+@pytest.mark.parametrize("seed, file", list(enumerate([MANIFEST, MODEL_FILE, OPTIMIZER_FILE,
+                                                       TAGS_FILE])))
 def test_every_damaged_registry_file_is_refused_naming_it(registry, seed, file):
     model = make_mlp()
     v = registry.register("m", model, optimizer=optim.Adam(model.parameters()))
