@@ -150,5 +150,17 @@ def test_save_and_load_pretrained(tmp_path):
     assert loaded_tokenizer.encode("kab") == tokenizer.encode("kab")
     assert metadata == {"val_loss": 1.5}
     assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == ["model.safetensors"]
+    path = tmp_path / "tiny" / "model.safetensors"
+    good = path.read_bytes()
+    rng = np.random.default_rng(4)
+    for position, bit in zip(rng.integers(0, len(good), 100), rng.integers(0, 8, 100)):
+        damaged = bytearray(good)
+        damaged[position] ^= 1 << int(bit)  # one bit anywhere: weights, config or tokenizer
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(ValueError, match="model.safetensors"):
+            load_pretrained(directory)
+    path.write_bytes(good[:len(good) // 2])
+    with pytest.raises(ValueError, match="model.safetensors"):
+        load_pretrained(directory)
     with pytest.raises(FileNotFoundError, match="model.safetensors' is missing"):
         load_pretrained(tmp_path / "nothing")

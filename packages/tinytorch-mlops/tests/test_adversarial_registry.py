@@ -14,9 +14,18 @@ import time
 import numpy as np
 import pytest
 from conftest import make_mlp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tinytorch.core import optim
-from tinytorch.core.serialization import write_json
+from tinytorch.core.serialization import (
+    ArchitectureError,
+    SerializationError,
+    build_model,
+    write_json,
+)
+from tinytorch.core.serialization.json_file import loads_json
+from tinytorch.core.serialization.objects import loads
 from tinytorch.core.training import load_checkpoint, save_checkpoint
 from tinytorch.mlops import ModelRegistry, RegistryError
 from tinytorch.mlops.registry import MANIFEST, MODEL_FILE, OPTIMIZER_FILE, TAGS_FILE
@@ -213,3 +222,63 @@ def test_two_processes_promoting_at_once_lose_no_update(registry, tmp_path):
     tags = registry.tags("m")
     assert len(tags) == 80, sorted({f"{p}{i}" for p in "ab" for i in range(40)} - set(tags))
     assert all(tags[f"a{i}"] == 1 + i % 2 for i in range(40))
+
+
+# ---------------------------------------------------------------- hypothesis: bad input
+_any_ref = st.one_of(st.text(max_size=12), st.integers(-5, 10**12), st.none(), st.booleans(),
+                     st.floats(allow_nan=True), st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=_any_ref, ref=_any_ref)
+def test_registry_lookups_raise_only_clear_errors(tmp_path_factory, name, ref):
+    registry = _lookup_registry(tmp_path_factory)
+    try:
+        registry.resolve(name, ref)
+    except (ValueError, RegistryError) as exc:
+        assert str(exc).startswith("registry:")
+    for call in (registry.versions, registry.tags):
+        try:
+            call(name)
+        except ValueError as exc:
+            assert "invalid model name" in str(exc)
+
+
+_REGISTRIES: dict = {}
+
+
+def _lookup_registry(factory):
+    if "r" not in _REGISTRIES:
+        _REGISTRIES["r"] = ModelRegistry(factory.mktemp("lookups"))
+        _REGISTRIES["r"].register("m", make_mlp())
+    return _REGISTRIES["r"]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_are_refused_with_serialization_errors(data):
+    for parse in (loads, loads_json):
+        with pytest.raises(SerializationError):
+            parse(data, "random.bin")
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                     lambda c: st.lists(c, max_size=3) | st.dictionaries(
+                         st.sampled_from(["class", "config", "children", "names", "x"]), c,
+                         max_size=4), max_leaves=20)
+_classes = st.sampled_from(["tinytorch.core.nn.layers.Linear", "tinytorch.core.nn.container."
+                            "Sequential", "tinytorch.core.nn.layers.LayerNorm", "os.system"])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.one_of(_json, st.fixed_dictionaries({"class": _classes}, optional={
+    "config": st.dictionaries(st.sampled_from(["in_features", "out_features", "bias",
+                                               "normalized_shape", "eps"]), _json, max_size=3),
+    "children": _json, "names": _json})))
+def test_arbitrary_specs_are_refused_with_architecture_errors(spec):
+    header = {"w": (4, 4)}
+    try:
+        build_model(spec, header=header)
+    except ArchitectureError as exc:
+        assert str(exc).startswith("build_model:")
