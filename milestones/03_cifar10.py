@@ -289,7 +289,7 @@ def main(argv=None) -> int:
         "classes": datasets.cifar.CLASSES, "epochs": epochs, "steps": len(losses),
         "batch_size": batch,
         "max_lr": args.lr, "seed": args.seed, "wall_seconds": round(wall, 1)})
-    console.print(f"model saved to {output} (model.npz + model.json; "
+    console.print(f"model saved to {output} (model.safetensors; "
                   "load with tinytorch.vision.models.load_model)")
     return report(console, mode, losses, accuracy, eval_name, wall, data_label)
 

@@ -109,7 +109,7 @@ def load_or_train(args, plan, train, console):
     """(model, normalisation (mean, std), where it came from)."""
     if not args.quick:
         for folder in milestone_03_candidates(args):
-            if (folder / "model.json").is_file():
+            if (folder / models.MODEL_FILE).is_file():
                 model, info = models.load_model(folder)
                 normalize = info.get("normalize", {})  # the constants it was trained with
                 mean = np.asarray(normalize.get("mean", CIFAR_MEAN), dtype=np.float32)
