@@ -81,6 +81,8 @@ def test_hostile_bodies_get_4xx_and_metrics_count_what_was_sent():
     seen: Counter = Counter()
     with background_server(service, max_body_bytes=LIMIT) as url, \
             httpx.Client(base_url=url, timeout=10) as http:
+        empty = http.get("/metrics", params={"format": "json"})  # NaN quantiles: no requests yet
+        assert empty.status_code == 200 and empty.json()["latency_seconds"]["p50"] is None
         for body, status, message in HOSTILE:
             response = http.post("/predict", content=body,
                                  headers={"content-type": "application/json"})

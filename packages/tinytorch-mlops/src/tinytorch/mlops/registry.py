@@ -82,7 +82,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", re.ASCII)  # always used 
 _TAG = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,49}", re.ASCII)
 _VERSION = re.compile(r"[0-9]{1,9}", re.ASCII)
 _MANIFEST_KEYS = {"name": str, "version": int, "architecture": dict, "files": dict,
-                  "signature": dict, "metrics": dict}
+                  "signature": dict, "metrics": dict, "created": str, "packages": dict}
 _PACKAGES = ("tinytorch-core", "tinytorch-vision", "tinytorch-language", "tinytorch-mlops",
              "numpy")
 

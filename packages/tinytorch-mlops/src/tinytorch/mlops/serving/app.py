@@ -31,6 +31,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -77,7 +78,7 @@ def create_app(service: ModelService, token: str | None = None,
     @app.get("/metrics")
     def metrics(format: str = "prometheus"):
         if format == "json":
-            return JSONResponse(json.loads(json.dumps(service.metrics(), default=str)))
+            return JSONResponse(_json_safe(service.metrics()))
         if format != "prometheus":
             return JSONResponse(status_code=400, content={
                 "detail": f"/metrics: format must be 'prometheus' or 'json', got {format!r:.40}"})
@@ -109,6 +110,19 @@ def _parse_body(body: bytes) -> tuple[list, bool]:
         raise RequestError(f"/predict: 'return_outputs' must be true or false, got "
                            f"{return_outputs!r:.40}")
     return payload["inputs"], return_outputs
+
+
+def _json_safe(value):
+    """NaN and infinity (e.g. latency quantiles before any request) as null: JSON has none."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    return _json_safe(value.item()) if hasattr(value, "item") else str(value)
 
 
 def _refuse_constant(name: str):
