@@ -187,3 +187,18 @@ def test_service_parse_raises_only_request_errors(inputs):
     else:
         assert batch.dtype == np.float32 and batch.shape[1:] == (8,)
         assert np.all(np.isfinite(batch))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"model": "not a model"}, "must be a tinytorch Module"),
+    ({"max_batch": 0}, "max_batch must be a positive int"),
+    ({"max_batch": True}, "max_batch must be a positive int"),
+    ({"input_shape": (3, -1)}, "input_shape must be"),
+    ({"input_shape": ()}, "input_shape must be"),
+    ({"input_shape": "8"}, "input_shape must be"),
+    ({"labels": "cat"}, "labels must be a list of strings"),
+    ({"input_dtype": "float16"}, "input_dtype must be"),
+])
+def test_service_construction_checks_its_arguments(kwargs, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        ModelService(**{"model": make_mlp(), **kwargs})

@@ -62,6 +62,25 @@ class ModelService:
     started: float = field(default_factory=time.time)
 
     def __post_init__(self):
+        if not isinstance(self.model, nn.Module):
+            raise TypeError(f"ModelService: model must be a tinytorch Module, got "
+                            f"{type(self.model).__name__}")
+        if not isinstance(self.max_batch, int) or isinstance(self.max_batch, bool) \
+                or self.max_batch < 1:
+            raise ValueError(f"ModelService: max_batch must be a positive int, got "
+                             f"{self.max_batch!r}")
+        if self.input_shape is not None:
+            shape = tuple(self.input_shape) if isinstance(self.input_shape, (list, tuple)) \
+                else None
+            if not shape or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                                    for d in shape):
+                raise ValueError(f"ModelService: input_shape must be a non-empty tuple of "
+                                 f"positive ints (one sample's shape), got {self.input_shape!r}")
+            self.input_shape = shape
+        if self.labels is not None and not (isinstance(self.labels, list) and all(
+                isinstance(label, str) for label in self.labels)):
+            raise ValueError(f"ModelService: labels must be a list of strings, got "
+                             f"{self.labels!r:.100}")
         if self.input_dtype not in ("float32", "int64"):
             raise ValueError(f"ModelService: input_dtype must be 'float32' or 'int64', got "
                              f"{self.input_dtype!r}")
