@@ -7,6 +7,8 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinytorch.core as torch
 from tinytorch.core import nn, optim
@@ -120,3 +122,35 @@ def test_loading_never_yields_a_pickle_hint_or_numpy_message(tmp_path):
     with pytest.raises(SerializationError) as info:
         torch.load(path)
     assert "pickle" not in str(info.value) and "zip" not in str(info.value)
+
+
+_leaves = (st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.text(max_size=6)
+           | st.floats(allow_nan=False) | st.sampled_from([float("inf"), float("-inf")])
+           | st.binary(max_size=3) | st.complex_numbers(max_magnitude=2)
+           | st.builds(lambda n: np.arange(n, dtype=np.int32), st.integers(0, 4)))
+_objects = st.recursive(_leaves, lambda c: st.lists(c, max_size=3)
+                        | st.tuples(c, c) | st.frozensets(st.integers(), max_size=2)
+                        | st.dictionaries(st.one_of(st.text(max_size=4), st.integers(-3, 3),
+                                                    st.booleans()), c, max_size=3),
+                        max_leaves=12)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(_objects)
+def test_any_object_round_trips_exactly_or_is_refused_with_a_type_error(obj):
+    try:
+        data = dumps(obj)
+    except TypeError as exc:
+        assert str(exc).startswith("save: ")
+        return
+    assert _same(loads(data)[0], obj)
