@@ -1,7 +1,7 @@
 """Atomic file writes: a checkpoint, a cache or a report is either the old file or the new one.
 
-    with atomic_open("runs/best.npz") as file:      # a file object, for np.savez, json, ...
-        np.savez(file, **arrays)
+    with atomic_open("runs/report.json", "w") as file:  # a file object, for json, bytes, ...
+        json.dump(report, file)
     with atomic_path("plots/roofline.png") as temp:  # a path, for tools that open it themselves
         figure.savefig(temp)
 
@@ -33,8 +33,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
-
-import numpy as np
 
 
 @contextlib.contextmanager
@@ -85,13 +83,6 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[Path], None]) ->
     """Call `write(temp_path)` and move the result over `path` atomically; return the path."""
     with atomic_path(path) as temp:
         write(temp)
-    return Path(path)
-
-
-def savez_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
-    """Write `arrays` to `path` as an uncompressed .npz, atomically; return the path."""
-    with atomic_open(path, "wb") as file:
-        np.savez(file, **arrays)
     return Path(path)
 
 
