@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tinytorch.core import atomic
@@ -67,11 +66,18 @@ def test_directory_target_is_an_error(tmp_path):
         pass
 
 
-def test_savez_round_trip(tmp_path):
-    arrays = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "step": np.array(7)}
-    path = atomic.savez_atomic(tmp_path / "state.npz", arrays)
-    with np.load(path, allow_pickle=False) as archive:
-        assert sorted(archive.files) == ["step", "w"]
-        np.testing.assert_array_equal(archive["w"], arrays["w"])
-        assert archive["step"] == 7
-    assert os.listdir(tmp_path) == ["state.npz"]
+def test_stale_temporaries_of_dead_writers_are_removed_live_ones_kept(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)  # reaped by run(): no process has this id now
+    stale = tmp_path / f".best.ckpt.tmp-{dead_pid}-0123abcd.ckpt"
+    staging = tmp_path / f".staging-{dead_pid}-xyz"
+    live = tmp_path / f".best.ckpt.tmp-{os.getppid()}-0123abcd.ckpt"  # our parent is alive
+    stale.write_bytes(b"half")
+    staging.mkdir()
+    live.write_bytes(b"in progress")
+    atomic.atomic_write_text(tmp_path / "other.txt", "x")  # any write cleans its folder
+    assert sorted(os.listdir(tmp_path)) == [live.name, "other.txt"]

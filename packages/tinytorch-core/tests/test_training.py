@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from tinytorch.core import atomic, is_grad_enabled, manual_seed, nn, optim, tensor
+from tinytorch.core import atomic, is_grad_enabled, manual_seed, nn, optim, save, tensor
 from tinytorch.core.data import DataLoader, TensorDataset
 from tinytorch.core.training import (
     NonFiniteLossError,
@@ -22,7 +22,6 @@ from tinytorch.core.training import (
     accuracy,
     confusion_matrix,
 )
-from tinytorch.core.training import checkpoint as checkpoint_module
 
 # ---------------------------------------------------------------- fixtures
 
@@ -304,11 +303,10 @@ def test_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatc
     fit.fit(data, epochs=1)
     good = path.read_bytes()
 
-    def crash_midway(file, **arrays):
-        file.write(b"half a zip file")
+    def crash_midway(path):  # the bytes are written, the disk fills before they are synced
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoint_module.np, "savez", crash_midway)
+    monkeypatch.setattr(atomic, "_fsync", crash_midway)
     with pytest.raises(OSError, match="disk full"):
         fit.fit(data, epochs=1)
     assert path.read_bytes() == good
@@ -320,8 +318,11 @@ def test_load_checkpoint_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint file at"):
         fit.load_checkpoint(tmp_path / "missing.npz")
     np.savez(tmp_path / "other.npz", a=np.zeros(2))
-    with pytest.raises(ValueError, match="is not a TinyTorch checkpoint"):
+    with pytest.raises(ValueError, match="other.npz"):  # never numpy's zip/pickle advice
         fit.load_checkpoint(tmp_path / "other.npz")
+    save({"a": 1}, tmp_path / "obj.pt")
+    with pytest.raises(ValueError, match="is not a TinyTorch checkpoint"):
+        fit.load_checkpoint(tmp_path / "obj.pt")
 
 
 # ---------------------------------------------------------------- NaN and early stopping

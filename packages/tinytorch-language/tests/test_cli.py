@@ -42,4 +42,4 @@ def test_tokenize_and_errors(tmp_path, capsys):
     code, out = run(["language", "tokenize", "xyz", "--model", directory], capsys)
     assert code == 1 and "not in the vocabulary" in out.err
     code, out = run(["language", "generate", "--model", str(tmp_path / "none")], capsys)
-    assert code == 1 and "config.json' is missing" in out.err
+    assert code == 1 and "model.safetensors' is missing" in out.err

@@ -1,6 +1,5 @@
 """TinyGPT against the same model assembled from PyTorch modules; causality; saving."""
 
-import json
 
 import numpy as np
 import pytest
@@ -143,15 +142,25 @@ def test_save_and_load_pretrained(tmp_path):
     tokenizer = CharTokenizer().fit("abcdefghijk")
     model = TinyGPT(tokenizer.get_vocab_size(), D, HEADS, LAYERS, CONTEXT, bias=False)
     directory = save_pretrained(tmp_path / "tiny", model, tokenizer, val_loss=1.5)
-    config = json.loads((tmp_path / "tiny" / "config.json").read_text())
-    assert config["config"]["num_layers"] == LAYERS and config["metadata"]["val_loss"] == 1.5
     loaded, loaded_tokenizer, metadata = load_pretrained(directory)
+    assert loaded.config["num_layers"] == LAYERS
     ids = np.array([[1, 2, 3, 4]])
     np.testing.assert_array_equal(loaded(ids).data, model(ids).data)
     assert loaded.lm_head.weight is loaded.token_embedding.weight  # tying survives
     assert loaded_tokenizer.encode("kab") == tokenizer.encode("kab")
     assert metadata == {"val_loss": 1.5}
-    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == \
-        ["config.json", "model.npz", "tokenizer.json"]
-    with pytest.raises(FileNotFoundError, match="config.json' is missing"):
+    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == ["model.safetensors"]
+    path = tmp_path / "tiny" / "model.safetensors"
+    good = path.read_bytes()
+    rng = np.random.default_rng(4)
+    for position, bit in zip(rng.integers(0, len(good), 100), rng.integers(0, 8, 100)):
+        damaged = bytearray(good)
+        damaged[position] ^= 1 << int(bit)  # one bit anywhere: weights, config or tokenizer
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(ValueError, match="model.safetensors"):
+            load_pretrained(directory)
+    path.write_bytes(good[:len(good) // 2])
+    with pytest.raises(ValueError, match="model.safetensors"):
+        load_pretrained(directory)
+    with pytest.raises(FileNotFoundError, match="model.safetensors' is missing"):
         load_pretrained(tmp_path / "nothing")

@@ -87,8 +87,13 @@ def test_char_save_load(tmp_path):
     with pytest.raises(FileNotFoundError, match="no tokenizer file"):
         CharTokenizer.load(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text('{"format": "something else"}')
-    with pytest.raises(ValueError, match="not a TinyTorch tokenizer file"):
+    with pytest.raises(ValueError, match="bad.json.*not written by TinyTorch"):
         Tokenizer.load(tmp_path / "bad.json")
+    flipped = bytearray(path.read_bytes())
+    flipped[len(flipped) // 2] ^= 0x01
+    (tmp_path / "flipped.json").write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match="flipped.json: .*(mismatch|corrupted)"):
+        Tokenizer.load(tmp_path / "flipped.json")
 
 
 # ------------------------------------------------------------------ pre-tokenization
@@ -228,8 +233,11 @@ def test_bpe_save_load(tmp_path, bpe, corpus):
     assert again.encode(corpus[:5000]) == bpe.encode(corpus[:5000])
     document["merges"][3][0] = 100000
     (tmp_path / "broken.json").write_text(json.dumps(document))
+    with pytest.raises(ValueError, match="broken.json.*(mismatch|corrupted)"):
+        Tokenizer.load(tmp_path / "broken.json")  # an edited file fails its checksum
+    document.pop("tinytorch.sha256")
     with pytest.raises(ValueError, match="merge 3 refers to token ids"):
-        Tokenizer.load(tmp_path / "broken.json")
+        Tokenizer.from_document(document)  # a consistent-looking bad one fails its checks
 
 
 def test_bpe_errors():

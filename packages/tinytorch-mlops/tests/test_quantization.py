@@ -105,6 +105,18 @@ def test_calibrate_records_each_layers_input_range():
     assert not model[0]._forward_pre_hooks  # hooks removed
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_calibration_data_with_nan_or_inf_is_refused(bad):
+    model = make_mlp((4, 6, 2))
+    poisoned = tt.randn(8, 4)
+    poisoned.data[3, 1] = bad
+    with pytest.raises(ValueError, match="layer '0' in calibration batch 1 contains NaN"):
+        calibrate(model, [tt.randn(8, 4), poisoned])
+    assert not model[0]._forward_pre_hooks  # removed even though calibration failed
+    with pytest.raises(ValueError, match="contains NaN or infinity"):
+        quantize_model(model, [poisoned], mode="dequantize")
+
+
 def _train_classifier(model, x, y, epochs=60):
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(epochs):

@@ -35,7 +35,11 @@ def test_predict_returns_classes_probabilities_and_labels(service):
     ([], 400, "non-empty list"),
     ("text", 400, "non-empty list"),
     ([[1.0] * 8, [1.0] * 7], 400, "rectangular"),
-    ([["a"] * 8], 400, "rectangular"),
+    ([["a"] * 8], 400, "strings"),
+    ([["1.5"] * 8], 400, "strings"),  # numpy would convert it silently
+    ([[True] + [1.0] * 7], 400, "true is not a number"),
+    ([[10**400] * 8], 400, "float64 range"),
+    ([[1e39] * 8], 422, "fit in float32"),
     ([[None] * 8], 400, "null"),
     ([[float("nan")] * 8], 400, "NaN"),
     ([[1.0] * 3], 422, r"shape \(8,\), got samples of shape \(3,\)"),

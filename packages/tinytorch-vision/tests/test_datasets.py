@@ -120,7 +120,9 @@ def test_cache_write_is_atomic(tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "savez", crash)
+    from tinytorch.core import atomic
+
+    monkeypatch.setattr(atomic, "_fsync", crash)  # interrupted after writing, before rename
     with pytest.raises(KeyboardInterrupt):
         cache.save_arrays(target, {"a": np.arange(5)})
     assert cache.load_arrays(target, ("a",))["a"].tolist() == [0, 1, 2]  # old file intact

@@ -1,6 +1,5 @@
 """build_cnn / save_model / load_model, and a whole CNN step against PyTorch."""
 
-import json
 
 import numpy as np
 import pytest
@@ -67,12 +66,29 @@ def test_save_and_load_round_trip(tmp_path):
     x = tt.randn(2, 3, 8, 8)
     expected = model(x).data
     models.save_model(model, CONFIG, tmp_path / "run", extra={"test_accuracy": 0.5})
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.json", "model.npz"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.safetensors"]
     loaded, info = models.load_model(tmp_path / "run")
     np.testing.assert_array_equal(loaded(x).data, expected)
     assert not loaded.training
     assert info["test_accuracy"] == 0.5 and info["config"]["stages"] == [[4, 1], [8, 2]]
-    assert json.loads((tmp_path / "run" / "model.json").read_text())["architecture"]
+    assert info["architecture"] == "tinytorch.vision.models.build_cnn"
+
+
+def test_a_damaged_saved_model_is_refused_naming_the_file(tmp_path):
+    models.save_model(models.build_cnn(CONFIG), CONFIG, tmp_path)
+    path = tmp_path / "model.safetensors"
+    good = path.read_bytes()
+    rng = np.random.default_rng(3)
+    for position, bit in zip(rng.integers(0, len(good), 100), rng.integers(0, 8, 100)):
+        damaged = bytearray(good)
+        damaged[position] ^= 1 << int(bit)
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(ValueError, match="model.safetensors"):
+            models.load_model(tmp_path)
+    for cut in rng.integers(0, len(good), 20):
+        path.write_bytes(good[:cut])
+        with pytest.raises(ValueError, match="model.safetensors"):
+            models.load_model(tmp_path)
 
 
 def test_avgpool_head_and_dropout():

@@ -82,6 +82,7 @@ from .functions import (
     where,
 )
 from .random import Generator, manual_seed
+from .serialization import load, save
 from .tensor import Tensor
 
 bool = bool_

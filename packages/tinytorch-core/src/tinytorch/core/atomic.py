@@ -1,7 +1,7 @@
 """Atomic file writes: a checkpoint, a cache or a report is either the old file or the new one.
 
-    with atomic_open("runs/best.npz") as file:      # a file object, for np.savez, json, ...
-        np.savez(file, **arrays)
+    with atomic_open("runs/report.json", "w") as file:  # a file object, for json, bytes, ...
+        json.dump(report, file)
     with atomic_path("plots/roofline.png") as temp:  # a path, for tools that open it themselves
         figure.savefig(temp)
 
@@ -16,18 +16,23 @@ Systems lessons: the temporary file must live on the same file system as the tar
 otherwise the rename becomes a copy and is no longer atomic. And the data must be on disk
 (`fsync`) before the rename: otherwise a power cut can leave the new name pointing at
 blocks the operating system had not yet written.
+
+Debris: a process killed mid-write (SIGKILL, power cut) cannot clean up, so its temporary
+file stays. Temporary names carry the writer's process id (`.best.npz.tmp-4242-1a2b3c4d.npz`),
+and every write into a directory first removes the temporaries of writers that are gone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
-
-import numpy as np
 
 
 @contextlib.contextmanager
@@ -41,7 +46,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     if target.is_dir():
         raise IsADirectoryError(f"atomic write: {target} is a directory; expected a file path")
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}{target.suffix}")
+    remove_stale_temps(target.parent)
+    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+                            f"{target.suffix}")
     temp.touch(exist_ok=False)  # reserve the name, with the usual (umask) permissions
     try:
         yield temp
@@ -79,11 +86,50 @@ def atomic_write_with(path: str | os.PathLike, write: Callable[[Path], None]) ->
     return Path(path)
 
 
-def savez_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
-    """Write `arrays` to `path` as an uncompressed .npz, atomically; return the path."""
-    with atomic_open(path, "wb") as file:
-        np.savez(file, **arrays)
-    return Path(path)
+_TEMP = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]{8}(\.[^.]*)?$")
+_STAGING = re.compile(r"^\.staging-(\d+)-")
+STALE_AFTER_SECONDS = 3600.0  # where process ids cannot be checked (Windows)
+
+
+def remove_stale_temps(directory: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files (and `.staging-PID-*` folders) that writes killed mid-way
+    left in `directory`; return what was removed.
+
+    Each temporary name carries its writer's process id, so a file is only removed once
+    that process is gone: a write in progress in another process is never disturbed."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMP.match(name) or _STAGING.match(name)
+        path = Path(directory) / name
+        if match is None or not _writer_gone(int(match.group(1)), path):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _writer_gone(pid: int, path: Path) -> bool:
+    if pid == os.getpid():
+        return False
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+        try:
+            return time.time() - path.stat().st_mtime > STALE_AFTER_SECONDS
+        except OSError:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: alive, owned by someone else
+        return False
+    return False
 
 
 def _fsync(path: Path) -> None:

@@ -32,4 +32,8 @@ from .tokenizers import BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer, p
 from .trainer import LanguageModelTrainer, language_model_loss
 from .transformer import TransformerBlock
 
+# the layers a saved architecture spec may name (entry point group `tinytorch.buildable`)
+BUILDABLE = (Embedding, LearnedPositionalEmbedding, MultiheadAttention, PositionalEncoding,
+             TinyGPT, TransformerBlock)
+
 __all__ = [name for name in dir() if not name.startswith("_")]

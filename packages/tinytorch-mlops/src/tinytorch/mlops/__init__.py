@@ -11,18 +11,19 @@ Depends on tinytorch-core only; CNN layers (tinytorch-vision) and TinyGPT
 `serving` are imported on first use (they pull in onnx / fastapi).
 """
 
+from tinytorch.core.serialization import (
+    ArchitectureError,
+    SafetensorsError,
+    SerializationError,
+    build_model,
+    load_file,
+    save_file,
+    spec_of,
+)
+
 from . import compression, monitoring
 from .__about__ import __version__
-from .architecture import ArchitectureError, build_model, spec_of
-from .checkpoint import (
-    load_model,
-    load_optimizer,
-    load_state_dict,
-    save_model,
-    save_optimizer,
-    save_state_dict,
-)
+from .checkpoint import load_model, load_optimizer, save_model, save_optimizer
 from .registry import ModelRegistry, ModelVersion, RegistryError
-from .safetensors_io import SafetensorsError, load_file, save_file
 
 __all__ = [name for name in dir() if not name.startswith("_")]

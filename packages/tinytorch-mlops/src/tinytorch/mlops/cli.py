@@ -3,12 +3,15 @@
     tito registry list [--root DIR] [--json]
     tito registry show NAME[:VERSION|TAG] [--root DIR] [--json]
     tito registry promote NAME VERSION [--tag production] [--root DIR]
-    tito serve MODEL [--host 127.0.0.1] [--port 8000] [--root DIR]
+    tito serve MODEL [--host 127.0.0.1] [--port 8000] [--root DIR] [--token TOKEN]
+               [--max-body-bytes N]
     tito serve MODEL --load-test [--clients 8] [--requests 400] [--batch 16]
 
 MODEL is NAME or NAME:REF from the registry (REF a version, a tag or `latest`), or the
 path of a file written by `save_model`. The registry lives in --root, else
-$TINYTORCH_REGISTRY, else ~/.cache/tinytorch/registry.
+$TINYTORCH_REGISTRY, else ~/.cache/tinytorch/registry. With --token, or else
+$TINYTORCH_SERVE_TOKEN (preferred: a command line is visible to every user in `ps`),
+every request needs `Authorization: Bearer <token>`.
 
 What it teaches: the entry-point protocol of tinytorch.core.cli. pyproject.toml declares
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -30,12 +34,11 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from .architecture import ArchitectureError
-from .registry import ModelRegistry, RegistryError
-from .safetensors_io import SafetensorsError
+from tinytorch.core.serialization import SerializationError
 
-_USER_ERRORS = (RegistryError, SafetensorsError, ArchitectureError, ValueError, ImportError,
-                FileNotFoundError)
+from .registry import ModelRegistry, RegistryError
+
+_USER_ERRORS = (RegistryError, SerializationError, ValueError, ImportError, FileNotFoundError)
 
 
 def _handled(command):
@@ -157,6 +160,12 @@ def register_serve(subparsers) -> None:
     parser.add_argument("--input-shape", help="shape of one sample, e.g. 3,32,32 (default: the "
                                               "registered signature)")
     parser.add_argument("--max-batch", type=int, default=1024)
+    parser.add_argument("--max-body-bytes", type=int, default=None,
+                        help="largest request body accepted (default 16 MiB); larger ones get "
+                             "413 before they are read")
+    parser.add_argument("--token", default=None,
+                        help="require 'Authorization: Bearer TOKEN' on every request (default: "
+                             "$TINYTORCH_SERVE_TOKEN; unset means no authentication)")
     parser.add_argument("--load-test", action="store_true",
                         help="start on a free port of 127.0.0.1, run a bounded load test, print "
                              "throughput and p50/p99, stop")
@@ -191,16 +200,20 @@ def load_service(model_ref: str, root: str | None = None, input_shape=None, max_
 
 def _serve(args) -> int:
     from .serving import background_server, load_test, serve
+    from .serving.app import DEFAULT_MAX_BODY_BYTES, TOKEN_ENV_VAR
 
+    token = args.token or os.environ.get(TOKEN_ENV_VAR) or None
+    limit = args.max_body_bytes or DEFAULT_MAX_BODY_BYTES
     service = load_service(args.model, args.root, args.input_shape, args.max_batch)
     if not args.load_test:
-        serve(service, args.host, args.port)
+        serve(service, args.host, args.port, token=token, max_body_bytes=limit)
         return 0
     if service.input_shape is None:
         raise ValueError("--load-test needs the input shape: pass --input-shape")
     payload = {"inputs": _random_batch(service, args.batch).tolist()}
-    with background_server(service) as url:
-        report = load_test(url, payload, clients=args.clients, requests=args.requests)
+    with background_server(service, token=token, max_body_bytes=limit) as url:
+        report = load_test(url, payload, clients=args.clients, requests=args.requests,
+                           token=token)
     result = report.as_dict()
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")

@@ -14,14 +14,21 @@ Layout on disk (everything is a plain file you can read):
     ROOT/NAME/VERSION/model.safetensors    weights (no pickle: loading runs no code)
     ROOT/NAME/VERSION/optimizer.safetensors  (optional) optimizer state to resume training
 
-What it teaches, the three properties production registries guarantee:
+What it teaches, the properties production registries guarantee:
 - **Atomic writes**: a version is written in a hidden staging folder and renamed into place
   in one step, so a crash never leaves a half-written version that looks complete.
 - **Immutable versions**: version 3 means the same bytes forever; a new model is version
   4. Tags (`production`, `staging`) are the only mutable thing: pointers moved by `promote`.
   `latest` is not stored, it is always the highest version.
-- **Integrity**: the manifest records the sha256 and size of every file; `load` checks
-  them, so a corrupted or truncated file fails loudly instead of serving garbage.
+- **Integrity**: the manifest records the sha256 and size of every file and carries its
+  own checksum (as does tags.json); `load` checks them, so a corrupted or truncated file
+  fails loudly instead of serving garbage. Every file a manifest names must be a plain
+  name inside its version folder (no `..`, no absolute path, no symlink out), checked
+  before anything is read.
+- **No lost updates**: `promote` reads, edits and writes tags.json under an exclusive
+  file lock, so two processes promoting at once both land.
+- **No debris**: staging folders and temporary files of writes killed mid-way are
+  removed by the next write to that model.
 
 Systems lesson: a checksum costs one pass over the file (hundreds of MB/s), which is cheap
 next to what a silently corrupted model costs.
@@ -38,18 +45,31 @@ import platform
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tinytorch.core import nn
-from tinytorch.core.atomic import atomic_write_text
+from tinytorch.core import Tensor, nn, no_grad, zeros
+from tinytorch.core.atomic import remove_stale_temps
 from tinytorch.core.optim import Optimizer
+from tinytorch.core.serialization import (
+    SerializationError,
+    load_model,
+    read_json,
+    save_model,
+    spec_of,
+    write_json,
+)
 
-from .architecture import build_model, spec_of
 from .checkpoint import load_optimizer, save_optimizer
-from .safetensors_io import load_file, save_file
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
 
 MANIFEST = "manifest.json"
 MODEL_FILE = "model.safetensors"
@@ -57,8 +77,12 @@ OPTIMIZER_FILE = "optimizer.safetensors"
 TAGS_FILE = "tags.json"
 LATEST = "latest"
 REGISTRY_ENV_VAR = "TINYTORCH_REGISTRY"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_TAG = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,49}$")
+LOCK_FILE = ".lock"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", re.ASCII)  # always used with fullmatch
+_TAG = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,49}", re.ASCII)
+_VERSION = re.compile(r"[0-9]{1,9}", re.ASCII)
+_MANIFEST_KEYS = {"name": str, "version": int, "architecture": dict, "files": dict,
+                  "signature": dict, "metrics": dict, "created": str, "packages": dict}
 _PACKAGES = ("tinytorch-core", "tinytorch-vision", "tinytorch-language", "tinytorch-mlops",
              "numpy")
 
@@ -108,18 +132,21 @@ class ModelRegistry:
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)
                                     or version < 1):
             raise ValueError(f"register: version must be a positive int or None, got {version!r}")
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"register: expected a tinytorch Module, got {type(model).__name__}")
+        _check_labels(model, input_shape, labels)
         model_dir = self.root / name
         model_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=model_dir, prefix=".staging-"))
+        remove_stale_temps(model_dir)
+        staging = Path(tempfile.mkdtemp(dir=model_dir, prefix=f".staging-{os.getpid()}-"))
         try:
-            files = {MODEL_FILE: save_file(_state_arrays(model), staging / MODEL_FILE,
-                                           metadata={"format": "tinytorch-mlops/1"})}
+            files = {MODEL_FILE: save_model(model, staging / MODEL_FILE)}
             if optimizer is not None:
                 files[OPTIMIZER_FILE] = save_optimizer(optimizer, staging / OPTIMIZER_FILE)
             manifest = {
                 "name": name,
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "description": description,
+                "description": str(description),
                 "architecture": spec_of(model),
                 "metrics": _json_checked(metrics or {}, "metrics"),
                 "signature": {"input_shape": list(input_shape) if input_shape else None,
@@ -139,7 +166,7 @@ class ModelRegistry:
         candidate = version or (max(self.versions(name), default=0) + 1)
         for _ in range(100):
             manifest["version"] = candidate
-            _write_json(staging / MANIFEST, manifest)
+            write_json(staging / MANIFEST, manifest)
             target = self.root / name / str(candidate)
             try:
                 os.rename(staging, target)
@@ -159,35 +186,65 @@ class ModelRegistry:
 
     def promote(self, name: str, version: int | str, tag: str = "production") -> ModelVersion:
         """Point `tag` at `version` (the only mutation a registry allows)."""
-        if not isinstance(tag, str) or not _TAG.match(tag) or tag == LATEST:
+        if not isinstance(tag, str) or not _TAG.fullmatch(tag) or tag == LATEST:
             raise ValueError(f"promote: invalid tag {tag!r}; expected letters, digits, '.', '_' "
                              f"or '-', starting with a letter, and not '{LATEST}' (which always "
                              "means the highest version)")
-        target = self.get(name, version)
-        tags = self.tags(name)
-        tags[tag] = target.version
-        _write_json(self.root / name / TAGS_FILE, tags)
+        with self._locked(name):  # read-modify-write: without the lock, updates get lost
+            target = self.get(name, version)
+            tags = self.tags(name)
+            tags[tag] = target.version
+            write_json(self.root / name / TAGS_FILE, tags)
         return target
+
+    @contextlib.contextmanager
+    def _locked(self, name: str) -> Iterator[None]:
+        """An exclusive lock on one model's folder, across processes (released on exit,
+        and by the operating system if the process dies)."""
+        folder = self.root / name
+        remove_stale_temps(folder)
+        with open(folder / LOCK_FILE, "a+b") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            else:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+                else:
+                    handle.seek(0)
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
 
     # ------------------------------------------------------------ reading
     def models(self) -> list[str]:
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and _NAME.match(p.name) and self.versions(p.name))
+                      if p.is_dir() and _NAME.fullmatch(p.name) and self.versions(p.name))
 
     def versions(self, name: str) -> list[int]:
+        _check_name(name)
         folder = self.root / name
         if not folder.is_dir():
             return []
         return sorted(int(p.name) for p in folder.iterdir()
-                      if p.name.isdigit() and (p / MANIFEST).is_file())
+                      if _VERSION.fullmatch(p.name) and not p.is_symlink()
+                      and (p / MANIFEST).is_file())
 
     def tags(self, name: str) -> dict[str, int]:
+        _check_name(name)
         path = self.root / name / TAGS_FILE
         if not path.is_file():
             return {}
-        return _read_json(path)
+        tags = _read_json(path)
+        bad = {k: v for k, v in tags.items() if not (isinstance(k, str) and _TAG.fullmatch(k))
+               or not isinstance(v, int) or isinstance(v, bool) or v < 1}
+        if bad:
+            raise RegistryError(f"registry: {path} has invalid entries {bad!r:.200}")
+        return tags
 
     def resolve(self, name: str, ref: int | str = LATEST) -> int:
         """The version number that `ref` (a number, a tag or 'latest') names."""
@@ -199,7 +256,10 @@ class ModelRegistry:
                                 f"(models: {known})")
         if ref == LATEST:
             return versions[-1]
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        if isinstance(ref, bool) or not isinstance(ref, (int, str)):
+            raise ValueError(f"registry: a reference is a version number, a tag or "
+                             f"'{LATEST}', got {ref!r}")
+        if isinstance(ref, int) or _VERSION.fullmatch(ref):
             if int(ref) not in versions:
                 raise RegistryError(f"registry: {name} has no version {ref} (versions: "
                                     f"{versions})")
@@ -213,13 +273,13 @@ class ModelRegistry:
     def get(self, name: str, ref: int | str = LATEST) -> ModelVersion:
         version = self.resolve(name, ref)
         path = self.root / name / str(version)
-        return ModelVersion(name, version, path, _read_json(path / MANIFEST))
+        return ModelVersion(name, version, path, _checked_manifest(path, name, version))
 
     def verify(self, name: str, ref: int | str = LATEST) -> ModelVersion:
         """Check every file's size and sha256 against the manifest; raise RegistryError."""
         entry = self.get(name, ref)
         for file, expected in entry.manifest["files"].items():
-            path = entry.path / file
+            path = _contained(entry.path, file)
             if not path.is_file():
                 raise RegistryError(f"registry: {name} v{entry.version}: {file} is missing")
             size = path.stat().st_size
@@ -237,10 +297,10 @@ class ModelRegistry:
     def load(self, name: str, ref: int | str = LATEST) -> nn.Module:
         """The model of version `ref`, integrity-checked, rebuilt and in eval mode."""
         entry = self.verify(name, ref)
-        model = build_model(entry.manifest["architecture"])
-        tensors, _ = load_file(entry.path / MODEL_FILE)
-        model.load_state_dict(tensors, strict=True)
-        return model.eval()
+        try:
+            return load_model(entry.path / MODEL_FILE)
+        except SerializationError as exc:
+            raise RegistryError(f"registry: {name} v{entry.version}: {exc}") from None
 
     def load_optimizer(self, name: str, ref: int | str, optimizer: Optimizer) -> Optimizer:
         """Restore the optimizer state saved with a version into `optimizer` (to resume)."""
@@ -248,7 +308,7 @@ class ModelRegistry:
         if OPTIMIZER_FILE not in entry.manifest["files"]:
             raise RegistryError(f"registry: {name} v{entry.version} was registered without "
                                 "optimizer state")
-        return load_optimizer(optimizer, entry.path / OPTIMIZER_FILE)
+        return load_optimizer(optimizer, _contained(entry.path, OPTIMIZER_FILE))
 
 
 # ---------------------------------------------------------------- helpers
@@ -268,14 +328,8 @@ def package_versions() -> dict[str, str]:
     return found
 
 
-def _state_arrays(model: nn.Module) -> dict:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"register: expected a tinytorch Module, got {type(model).__name__}")
-    return {name: tensor.data for name, tensor in model.state_dict().items()}
-
-
 def _check_name(name) -> None:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(f"registry: invalid model name {name!r}; expected 1-100 letters, "
                          "digits, '.', '_' or '-', starting with a letter or digit")
 
@@ -288,16 +342,65 @@ def _json_checked(value: dict, what: str) -> dict:
                          f": {exc}") from None
 
 
-def _write_json(path: Path, value) -> None:
-    """Atomic (`tinytorch.core.atomic`): readers see the old file or the new one."""
-    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
-
-
-def _read_json(path: Path):
+def _read_json(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json(path)
     except FileNotFoundError:
         raise RegistryError(f"registry: {path} is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"registry: {path} is not valid JSON ({exc}); it is corrupted") \
-            from None
+    except SerializationError as exc:
+        raise RegistryError(f"registry: {exc}") from None
+
+
+def _checked_manifest(folder: Path, name: str, version: int) -> dict[str, Any]:
+    """The manifest of a version, with every key it must have, of the right type."""
+    manifest = _read_json(_contained(folder, MANIFEST))
+    for key, kind in _MANIFEST_KEYS.items():
+        if not isinstance(manifest.get(key), kind):
+            raise RegistryError(f"registry: {folder / MANIFEST}: key '{key}' is missing or not "
+                                f"a {kind.__name__}; the manifest is damaged")
+    if manifest["name"] != name or manifest["version"] != version:
+        raise RegistryError(f"registry: {folder / MANIFEST} describes {manifest['name']!r:.60} "
+                            f"v{manifest['version']}, but lives in {name}/{version}")
+    if MODEL_FILE not in manifest["files"]:
+        raise RegistryError(f"registry: {folder / MANIFEST} lists no {MODEL_FILE}")
+    for file, info in manifest["files"].items():
+        if not (isinstance(info, dict) and isinstance(info.get("sha256"), str)
+                and isinstance(info.get("bytes"), int)):
+            raise RegistryError(f"registry: {folder / MANIFEST}: entry for file {file!r:.60} "
+                                "needs 'sha256' (str) and 'bytes' (int)")
+    return manifest
+
+
+def _contained(folder: Path, file: str) -> Path:
+    """`folder/file`, refused unless it is a plain name resolving inside `folder`."""
+    path = folder / file
+    if (not isinstance(file, str) or file in ("", ".", "..") or "/" in file or "\\" in file
+            or os.path.isabs(file) or path.is_symlink()
+            or not path.resolve().is_relative_to(folder.resolve())):
+        raise RegistryError(f"registry: {folder} names the file {file!r:.100}, which is not a "
+                            "plain file inside its version folder; refusing to read it")
+    return path
+
+
+def _check_labels(model: nn.Module, input_shape, labels) -> None:
+    """Labels must match the model's output size (probed with one zero sample)."""
+    if labels is None:
+        return
+    if not (isinstance(labels, (list, tuple)) and all(isinstance(x, str) for x in labels)):
+        raise ValueError(f"register: labels must be a list of strings, got {labels!r:.100}")
+    if input_shape is None:
+        raise ValueError("register: labels need input_shape, to check them against the "
+                         "model's output size")
+    was_training = model.training
+    try:
+        with no_grad():
+            output = model.eval()(zeros(1, *input_shape))
+    except Exception as exc:
+        raise ValueError(f"register: the model does not accept input_shape "
+                         f"{tuple(input_shape)}: {exc}") from None
+    finally:
+        model.train(was_training)
+    size = output.shape[-1] if isinstance(output, Tensor) and output.ndim >= 2 else None
+    if size != len(labels):
+        raise ValueError(f"register: {len(labels)} labels for a model with output size "
+                         f"{size} (outputs of shape {getattr(output, 'shape', None)})")

@@ -2,7 +2,7 @@
 
     config = {"stages": [[32, 1], [64, 1], [128, 1]], "hidden": 256}
     model = models.build_cnn(config)
-    models.save_model(model, config, "my-cnn")                   # model.npz + model.json
+    models.save_model(model, config, "my-cnn")                   # model.safetensors
     model, info = models.load_model("my-cnn")                    # rebuilt, weights loaded
 
 What it teaches: a VGG-style CNN is a stack of stages; each stage is `n` times
@@ -10,10 +10,11 @@ What it teaches: a VGG-style CNN is a stack of stages; each stage is `n` times
 resolution while the next stage doubles the width. The head flattens the last feature
 map into a Linear classifier (or averages it globally first).
 
-Why save a config next to the weights: a state_dict is only names and arrays; to use it
-later (profiling in tinytorch.perf, compression in tinytorch.mlops) you must rebuild the
-same architecture first. Storing the few numbers that define it as JSON makes the
-checkpoint self-describing without pickling code.
+Why save the architecture with the weights: a state_dict is only names and arrays; to use
+it later (profiling in tinytorch.perf, compression in tinytorch.mlops) you must rebuild the
+same architecture first. Core's model file stores it as JSON (plus the config that made
+it), so the checkpoint is self-describing without pickling code, and one checksum covers
+it all.
 
 Systems lesson: per image, a 3x3 conv at resolution R from C to C' channels costs
 2*R^2*9*C*C' FLOPs; halving R and doubling C keeps the cost per stage roughly constant
@@ -23,14 +24,12 @@ cost memory. `describe()` prints both.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
-
 from tinytorch.core import nn
-from tinytorch.core.atomic import atomic_write_text, savez_atomic
 from tinytorch.core.data import cache_dir
+from tinytorch.core.serialization import load_model as core_load_model
+from tinytorch.core.serialization import save_model as core_save_model
 
 from .__about__ import __version__
 from .functional import conv2d_flops
@@ -100,6 +99,7 @@ def describe(config: dict) -> dict:
 
 
 # ---------------------------------------------------------------- saving and loading
+MODEL_FILE = "model.safetensors"
 
 
 def default_model_dir(mode: str = "full") -> Path:
@@ -109,35 +109,21 @@ def default_model_dir(mode: str = "full") -> Path:
 
 
 def save_model(model: nn.Module, config: dict, directory, extra: dict | None = None) -> Path:
-    """Write `model.npz` (the state_dict) and `model.json` (architecture + extra info).
-
-    Both files are written atomically (`tinytorch.core.atomic`).
-    Returns the directory.
-    """
+    """Write `directory/model.safetensors`: weights, architecture, config and `extra` info,
+    in core's one checksummed format (`tinytorch.core.serialization.save_model`).
+    Returns the directory."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    arrays = {name: t.data for name, t in model.state_dict().items()}
-    savez_atomic(directory / "model.npz", arrays)
     info = {"architecture": "tinytorch.vision.models.build_cnn", "config": full_config(config),
             "tinytorch_vision_version": __version__, **(extra or {})}
-    text = json.dumps(info, indent=2) + "\n"
-    atomic_write_text(directory / "model.json", text)
+    core_save_model(model, directory / MODEL_FILE, info=info)
     return directory
 
 
 def load_model(directory) -> tuple[nn.Module, dict]:
-    """Rebuild the architecture from model.json and load model.npz into it (eval mode)."""
-    directory = Path(directory)
-    paths = directory / "model.json", directory / "model.npz"
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(f"load_model: missing {missing}; run milestone 03 "
+    """(model in eval mode, info) from a directory written by `save_model`."""
+    path = Path(directory) / MODEL_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"load_model: missing {path}; run milestone 03 "
                                 "(`tito milestones run cifar10`; it prints where it saved the "
                                 "model) or pass that directory")
-    info = json.loads(paths[0].read_text())
-    model = build_cnn(info["config"])
-    with np.load(paths[1], allow_pickle=False) as archive:
-        model.load_state_dict({name: archive[name] for name in archive.files})
-    model.eval()
-    return model, info
-
+    return core_load_model(path, return_info=True)

@@ -17,12 +17,11 @@ atomically with `tinytorch.core.atomic`.
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 
-from tinytorch.core.atomic import atomic_write_text
+from tinytorch.core.serialization import SerializationError, read_json, write_json
 
 FORMAT = "tinytorch-tokenizer-v1"
 
@@ -62,9 +61,12 @@ class Tokenizer:
         raise NotImplementedError(f"{cls.__name__} must define _from_config(config)")
 
     def save(self, path) -> None:
-        """Write the tokenizer to `path` as JSON (atomically)."""
-        document = {"format": FORMAT, "type": self.kind, **self._config()}
-        atomic_write_text(path, json.dumps(document, indent=1, ensure_ascii=False))
+        """Write the tokenizer to `path` as checksummed JSON (atomically)."""
+        write_json(path, self.to_document())
+
+    def to_document(self) -> dict:
+        """The JSON object `save` writes (also embedded in a saved language model)."""
+        return {"format": FORMAT, "type": self.kind, **self._config()}
 
     @classmethod
     def load(cls, path) -> Tokenizer:
@@ -72,21 +74,25 @@ class Tokenizer:
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{cls.__name__}.load: no tokenizer file at {path!r}")
-        with open(path, encoding="utf-8") as file:
-            try:
-                document = json.load(file)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{cls.__name__}.load: {path!r} is not JSON: {err}") from None
+        try:
+            document = read_json(path)
+        except SerializationError as err:
+            raise ValueError(f"{cls.__name__}.load: {err}") from None
+        return cls.from_document(document, path)
+
+    @classmethod
+    def from_document(cls, document, source: str = "<document>") -> Tokenizer:
+        """The tokenizer a `to_document()` object describes."""
         if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise ValueError(f"{cls.__name__}.load: {path!r} is not a TinyTorch tokenizer file "
+            raise ValueError(f"{cls.__name__}.load: {source!r} is not a TinyTorch tokenizer "
                              f"(expected format {FORMAT!r})")
         kind = document.get("type")
-        target = _REGISTRY.get(kind)
+        target = _REGISTRY.get(kind) if isinstance(kind, str) else None
         if target is None:
-            raise ValueError(f"{cls.__name__}.load: unknown tokenizer type {kind!r} in {path!r}; "
-                             f"known: {sorted(_REGISTRY)}")
+            raise ValueError(f"{cls.__name__}.load: unknown tokenizer type {kind!r:.60} in "
+                             f"{source!r}; known: {sorted(_REGISTRY)}")
         if cls is not Tokenizer and not issubclass(target, cls):
-            raise TypeError(f"{cls.__name__}.load: {path!r} holds a {target.__name__}, not a "
+            raise TypeError(f"{cls.__name__}.load: {source!r} holds a {target.__name__}, not a "
                             f"{cls.__name__}; use Tokenizer.load to load any kind")
         return target._from_config(document)
 

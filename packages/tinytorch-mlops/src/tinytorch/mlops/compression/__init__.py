@@ -19,4 +19,7 @@ from .quantization import (
     quantize_per_channel,
 )
 
+# the layers a saved architecture spec may name (entry point group `tinytorch.buildable`)
+BUILDABLE = (QuantizedConv2d, QuantizedLinear, SparseLinear)
+
 __all__ = [name for name in dir() if not name.startswith("_")]

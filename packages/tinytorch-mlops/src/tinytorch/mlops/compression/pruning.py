@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core import Tensor, nn
+from tinytorch.core.serialization import build_model, spec_of
 
 from .._optional import vision_nn
-from ..architecture import build_model, spec_of
 
 _CHUNK_ELEMENTS = 1 << 22  # bound the (batch, nnz) gather in SparseLinear.forward
 

@@ -244,6 +244,9 @@ def calibrate(model: nn.Module, batches) -> dict[str, tuple[float, float]]:
     for name, module in targets:
         def hook(module, args, name=name):
             data = args[0].data
+            if not np.all(np.isfinite(data)):  # min/max would skip NaN: silently wrong scales
+                raise ValueError(f"calibrate: the input of layer '{name}' in calibration batch "
+                                 f"{seen} contains NaN or infinity; calibrate on finite data")
             low, high = ranges.setdefault(name, [np.inf, -np.inf])
             ranges[name] = [min(low, float(data.min())), max(high, float(data.max()))]
         handles.append(module.register_forward_pre_hook(hook))

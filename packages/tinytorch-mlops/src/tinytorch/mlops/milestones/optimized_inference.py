@@ -6,7 +6,7 @@
 `python milestones/05_optimized_inference.py ...` run the same module. It needs
 `pip install "tinytorch-mlops[milestone]"`: tinytorch-vision, tinytorch-language, onnx.)
 
-Takes the CNN trained by milestone 03 (its saved model.json + model.npz: --model-dir, else
+Takes the CNN trained by milestone 03 (its saved model.safetensors: --model-dir, else
 where milestone 03 saves it, <user cache>/models/cifar10-cnn) to deployment, and measures
 every step:
 
@@ -86,7 +86,7 @@ PLAN = {
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small CNN trained here: CI smoke run")
-    parser.add_argument("--model-dir", help="milestone 03's saved CNN (model.json + model.npz)")
+    parser.add_argument("--model-dir", help="milestone 03's saved CNN (model.safetensors)")
     parser.add_argument("--gpt-dir", help="milestone 04's saved TinyGPT")
     add_data_arguments(parser)
     parser.add_argument("--output", help="registry and exported files (default: a temp dir)")
@@ -125,7 +125,7 @@ def load_or_train(args, plan, train, console):
     """(model, normalisation (mean, std), where it came from)."""
     if not args.quick:
         for folder in milestone_03_candidates(args):
-            if (folder / "model.json").is_file():
+            if (folder / models.MODEL_FILE).is_file():
                 model, info = models.load_model(folder)
                 normalize = info.get("normalize", {})  # the constants it was trained with
                 mean = np.asarray(normalize.get("mean", CIFAR_MEAN), dtype=np.float32)

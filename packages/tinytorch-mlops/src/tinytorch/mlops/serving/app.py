@@ -2,56 +2,74 @@
 
     POST /predict   {"inputs": [[...], ...], "return_outputs": false}
                     -> 200 {"predictions": [...], "probabilities": [...], ...}
-                    -> 400/413/422 {"detail": "what was wrong and what was expected"}
+                    -> 400/401/413/422 {"detail": "what was wrong and what was expected"}
     GET  /health    -> 200 {"status": "ok", "model": ..., "version": ...}
     GET  /metrics   -> Prometheus text (counts by status, latency quantiles, throughput,
                        error rate, drift); /metrics?format=json for the same as JSON
 
-What it teaches: the HTTP layer stays thin. It parses JSON, calls the service and maps
-the service's exceptions to status codes: RequestError -> its 4xx with the message;
-anything else -> 500 with the exception's type and message, logged and counted, and the
-server keeps serving. `/predict` is a plain `def`, so FastAPI runs it in a worker thread
-and the event loop stays free to accept connections while numpy computes.
+What it teaches: every byte of a request is hostile until checked, and the checks run in
+the order that costs the attacker most and the server least:
+1. **Authentication** (optional): with a token, any request without
+   `Authorization: Bearer <token>` gets 401 before its body is read. The comparison is
+   constant-time (`hmac.compare_digest`), so timing does not leak the token.
+2. **Size**: the body is counted *while it is read*; past `max_body_bytes` the answer is
+   413 at once (immediately, from the Content-Length header, when there is one), so a
+   50 MB request is never buffered.
+3. **Shape of the JSON**: nesting depth (a body of 100,000 `[` would overflow the
+   parser's stack), NaN/Infinity literals (not JSON), exact keys, exact types
+   (`"return_outputs": "false"` is not a bool).
+4. The service's own checks (numbers only, finite, within float32, the registered shape).
+Content never produces a 5xx: a 500 means a bug in the model, logged, and the server
+keeps serving. `/metrics` counts the status each /predict response actually carried.
+
+`/predict` runs the model in a worker thread, so the event loop stays free to accept
+connections (and to refuse oversized ones) while numpy computes.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import math
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from tinytorch.core.serialization.safetensors import nesting_depth
 
 from .service import ModelService, RequestError
 
 log = logging.getLogger("tinytorch.mlops.serving")
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_BODY_DEPTH = 32  # {"inputs": [batch [sample [row [...]]]]}: far more than any input needs
+TOKEN_ENV_VAR = "TINYTORCH_SERVE_TOKEN"
 
 
-def create_app(service: ModelService) -> FastAPI:
+def create_app(service: ModelService, token: str | None = None,
+               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
+    """The ASGI app: FastAPI routes inside a guard for authentication and body size."""
+    if not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+        raise ValueError(f"create_app: max_body_bytes must be a positive int, got "
+                         f"{max_body_bytes!r}")
+    if token is not None and (not isinstance(token, str) or len(token) < 8):
+        raise ValueError("create_app: the token must be a string of at least 8 characters")
     app = FastAPI(title=f"TinyTorch model server: {service.name}", version=str(service.version))
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        service.record(400)
-        return JSONResponse(status_code=400, content={"detail": _validation_message(exc)})
-
     @app.post("/predict")
-    def predict(body: dict):  # a dict, so *we* write the messages for malformed batches
-        unknown = set(body) - {"inputs", "return_outputs"}
-        if "inputs" not in body or unknown:
-            service.record(400)
-            return JSONResponse(status_code=400, content={"detail": (
-                "/predict: expected a JSON object {\"inputs\": [...], \"return_outputs\": "
-                f"false}}, got keys {sorted(body)}")})
+    async def predict(request: Request):
         try:
-            return service.predict(body["inputs"], bool(body.get("return_outputs", False)))
+            inputs, return_outputs = _parse_body(await request.body())
+            result = await run_in_threadpool(service.predict, inputs, return_outputs, False)
         except RequestError as exc:
             return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
         except Exception as exc:  # a bug in the model: answer 500, keep serving
             log.exception("predict failed")
             return JSONResponse(status_code=500, content={
                 "detail": f"/predict: internal error {type(exc).__name__}: {exc}"})
+        request.state.samples = len(inputs)
+        return JSONResponse(result)
 
     @app.get("/health")
     def health():
@@ -60,20 +78,126 @@ def create_app(service: ModelService) -> FastAPI:
     @app.get("/metrics")
     def metrics(format: str = "prometheus"):
         if format == "json":
-            return JSONResponse(json.loads(json.dumps(service.metrics(), default=str)))
+            return JSONResponse(_json_safe(service.metrics()))
         if format != "prometheus":
             return JSONResponse(status_code=400, content={
-                "detail": f"/metrics: format must be 'prometheus' or 'json', got {format!r}"})
+                "detail": f"/metrics: format must be 'prometheus' or 'json', got {format!r:.40}"})
         return PlainTextResponse(service.metrics_text(),
                                  media_type="text/plain; version=0.0.4")
 
-    return app
+    return Guard(app, service, token, max_body_bytes)
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error.get("loc", ()))
-        problems.append(f"{where}: {error.get('msg', 'invalid')}")
-    return ("/predict: the body must be a JSON object {\"inputs\": [[...], ...]}; "
-            + "; ".join(problems))
+def _parse_body(body: bytes) -> tuple[list, bool]:
+    depth = nesting_depth(body)
+    if depth > MAX_BODY_DEPTH:
+        raise RequestError(f"/predict: the JSON nests {depth} levels deep; at most "
+                           f"{MAX_BODY_DEPTH} are accepted")
+    try:
+        payload = json.loads(body, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise RequestError(f"/predict: the body must be a JSON object {{\"inputs\": [[...], "
+                           f"...]}}; it is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise RequestError(f"/predict: the body must be a JSON object {{\"inputs\": [[...], "
+                           f"...]}}, got a JSON {type(payload).__name__}")
+    unknown = set(payload) - {"inputs", "return_outputs"}
+    if "inputs" not in payload or unknown:
+        raise RequestError("/predict: expected a JSON object {\"inputs\": [...], "
+                           f"\"return_outputs\": false}}, got keys {sorted(payload)[:10]}")
+    return_outputs = payload.get("return_outputs", False)
+    if not isinstance(return_outputs, bool):
+        raise RequestError(f"/predict: 'return_outputs' must be true or false, got "
+                           f"{return_outputs!r:.40}")
+    return payload["inputs"], return_outputs
+
+
+def _json_safe(value):
+    """NaN and infinity (e.g. latency quantiles before any request) as null: JSON has none."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    return _json_safe(value.item()) if hasattr(value, "item") else str(value)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class Guard:
+    """ASGI middleware: authentication, the body-size limit, and counting the status
+    every /predict response actually carried."""
+
+    def __init__(self, app, service: ModelService, token: str | None, max_body_bytes: int):
+        self.app, self.service = app, service
+        self.token = None if token is None else f"Bearer {token}".encode()
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        sent = {"status": 500}
+
+        async def send_and_watch(message):
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+            await send(message)
+
+        try:
+            await self._guarded(scope, receive, send_and_watch)
+        finally:
+            if scope["path"] == "/predict":
+                samples = scope.get("state", {}).get("samples", 0)
+                self.service.record(sent["status"], samples if sent["status"] == 200 else 0)
+
+    async def _guarded(self, scope, receive, send):
+        headers = dict(scope["headers"])
+        if self.token is not None and not hmac.compare_digest(
+                headers.get(b"authorization", b""), self.token):
+            return await _reply(send, 401, "missing or wrong bearer token (send the header "
+                                "'Authorization: Bearer <token>')",
+                                [(b"www-authenticate", b"Bearer")])
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            return await self.app(scope, receive, send)
+        declared = headers.get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.max_body_bytes:
+            return await _reply(send, 413 if declared.isdigit() else 400,
+                                f"the body must be at most {self.max_body_bytes:,} bytes "
+                                f"(Content-Length: {declared[:20].decode('latin-1')})")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body_bytes:  # chunked bodies: refused while reading
+                return await _reply(send, 413, f"the body must be at most "
+                                    f"{self.max_body_bytes:,} bytes")
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+
+async def _reply(send, status: int, detail: str, headers=()) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close"), *headers]})
+    await send({"type": "http.response.body", "body": body})

@@ -65,8 +65,10 @@ class LoadTestReport:
 
 
 def load_test(base_url: str, payload: dict, clients: int = 8, requests: int = 200,
-              max_seconds: float = 120.0, timeout: float = 30.0) -> LoadTestReport:
-    """POST `payload` to base_url/predict `requests` times from `clients` threads."""
+              max_seconds: float = 120.0, timeout: float = 30.0,
+              token: str | None = None) -> LoadTestReport:
+    """POST `payload` to base_url/predict `requests` times from `clients` threads
+    (with `Authorization: Bearer <token>` when a token is given)."""
     if clients < 1 or requests < 1:
         raise ValueError(f"load_test: clients and requests must be >= 1, got {clients}, "
                          f"{requests}")
@@ -83,7 +85,8 @@ def load_test(base_url: str, payload: dict, clients: int = 8, requests: int = 20
             return True
 
     def client() -> None:
-        with httpx.Client(base_url=base_url, timeout=timeout) as http:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        with httpx.Client(base_url=base_url, timeout=timeout, headers=headers) as http:
             while claim():
                 start = time.perf_counter()
                 try:

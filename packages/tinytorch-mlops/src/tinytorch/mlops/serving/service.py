@@ -21,6 +21,8 @@ seconds without slowing /predict.
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -60,6 +62,25 @@ class ModelService:
     started: float = field(default_factory=time.time)
 
     def __post_init__(self):
+        if not isinstance(self.model, nn.Module):
+            raise TypeError(f"ModelService: model must be a tinytorch Module, got "
+                            f"{type(self.model).__name__}")
+        if not isinstance(self.max_batch, int) or isinstance(self.max_batch, bool) \
+                or self.max_batch < 1:
+            raise ValueError(f"ModelService: max_batch must be a positive int, got "
+                             f"{self.max_batch!r}")
+        if self.input_shape is not None:
+            shape = tuple(self.input_shape) if isinstance(self.input_shape, (list, tuple)) \
+                else None
+            if not shape or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                                    for d in shape):
+                raise ValueError(f"ModelService: input_shape must be a non-empty tuple of "
+                                 f"positive ints (one sample's shape), got {self.input_shape!r}")
+            self.input_shape = shape
+        if self.labels is not None and not (isinstance(self.labels, list) and all(
+                isinstance(label, str) for label in self.labels)):
+            raise ValueError(f"ModelService: labels must be a list of strings, got "
+                             f"{self.labels!r:.100}")
         if self.input_dtype not in ("float32", "int64"):
             raise ValueError(f"ModelService: input_dtype must be 'float32' or 'int64', got "
                              f"{self.input_dtype!r}")
@@ -79,20 +100,26 @@ class ModelService:
 
     # ------------------------------------------------------------ requests
     def parse(self, inputs) -> np.ndarray:
-        """The request's `inputs` as a checked array (batch, *input_shape)."""
+        """The request's `inputs` as a checked array (batch, *input_shape).
+
+        Strict, as JSON types go: `true` is not a number and `"1.5"` is not one either
+        (numpy would silently convert both)."""
         if not isinstance(inputs, list) or not inputs:
             raise RequestError(f"/predict: 'inputs' must be a non-empty list (a batch of "
                                f"samples), got {_describe(inputs)}")
         if len(inputs) > self.max_batch:
             raise RequestError(f"/predict: batch of {len(inputs)} samples exceeds the limit of "
                                f"{self.max_batch}; split it into smaller requests", status=413)
+        _check_only_numbers(inputs)
         try:
             array = np.array(inputs, dtype=np.float64)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise RequestError("/predict: 'inputs' must be a rectangular nested list of numbers "
-                               "(every sample the same shape, no strings or nulls)") from None
+                               "(every sample the same shape, each number within float64 "
+                               "range)") from None
         if not np.all(np.isfinite(array)):
-            raise RequestError("/predict: 'inputs' contains NaN, infinite or null values")
+            raise RequestError("/predict: 'inputs' contains NaN or infinite values, or numbers "
+                               "beyond float64 range")
         if self.input_shape is not None and array.shape[1:] != tuple(self.input_shape):
             raise RequestError(f"/predict: each sample must have shape {tuple(self.input_shape)}"
                                f", got samples of shape {array.shape[1:]} (batch shape "
@@ -100,33 +127,49 @@ class ModelService:
         if self.input_dtype == "int64":
             if not np.all(array == np.rint(array)):
                 raise RequestError("/predict: this model takes integer token ids, got fractions")
+            if np.abs(array).max() > _MAX_EXACT_INT:
+                raise RequestError(f"/predict: token ids must be below {_MAX_EXACT_INT}, got "
+                                   f"{np.abs(array).max():.4g}", status=422)
             return array.astype(np.int64)
+        if np.abs(array).max() > _FLOAT32_MAX:
+            raise RequestError(f"/predict: inputs must fit in float32 (|x| <= {_FLOAT32_MAX:.4g}),"
+                               f" got {np.abs(array).max():.4g}", status=422)
         return array.astype(np.float32)
 
-    def predict(self, inputs, return_outputs: bool = False) -> dict:
-        """Validate, run, monitor. Raises RequestError for the caller's mistakes."""
+    def predict(self, inputs, return_outputs: bool = False, record: bool = True) -> dict:
+        """Validate, run, monitor. Raises RequestError for the caller's mistakes.
+
+        `record=False` leaves counting the status to the caller (the HTTP layer counts the
+        status it actually sends, via `record`)."""
         start = time.perf_counter()
         try:
             batch = self.parse(inputs)
             with self._lock, no_grad():
                 try:
                     outputs = self.model(Tensor(batch)).data
-                except (ValueError, TypeError, IndexError) as exc:  # input the model refuses
-                    raise RequestError(f"/predict: the model rejected the input: {exc}",
-                                       status=422) from None
+                except (ValueError, TypeError, IndexError, ArithmeticError, Warning) as exc:
+                    raise RequestError(f"/predict: the model rejected the input: "
+                                       f"{type(exc).__name__}: {exc}", status=422) from None
                 self.latency.record(time.perf_counter() - start)
             result = self._response(outputs, return_outputs)
-            self.record(200, len(batch))
+            if record:
+                self.record(200, len(batch))
             self._watch_drift(batch, outputs)
             return result
         except RequestError as exc:
-            self.record(exc.status)
+            if record:
+                self.record(exc.status)
             raise
         except Exception:
-            self.record(500)
+            if record:
+                self.record(500)
             raise
 
     def _response(self, outputs: np.ndarray, return_outputs: bool) -> dict:
+        if not np.all(np.isfinite(outputs)):
+            raise RequestError("/predict: the model's outputs for this input are not finite "
+                               "(NaN or infinity; the input is probably far outside the range "
+                               "the model was trained on)", status=422)
         response: dict = {"model": self.name, "version": self.version}
         if outputs.ndim == 2:  # classifier: (batch, classes)
             shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
@@ -217,6 +260,25 @@ class ModelService:
                   "# TYPE tinytorch_retraining_triggers_total counter",
                   f"tinytorch_retraining_triggers_total{{{labels}}} {m['retraining_triggers']}"]
         return "\n".join(lines) + "\n"
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_MAX_EXACT_INT = 2**53  # every integer up to here survives the float64 round trip exactly
+_NOT_A_NUMBER = re.compile(r"\b(true|false|null)\b")
+
+
+def _check_only_numbers(inputs: list) -> None:
+    """Refuse strings, booleans and nulls anywhere in the batch (one C-speed pass)."""
+    try:
+        text = json.dumps(inputs, allow_nan=True)
+    except (TypeError, ValueError, RecursionError):
+        raise RequestError("/predict: 'inputs' must be nested lists of numbers") from None
+    if '"' in text:
+        raise RequestError("/predict: 'inputs' contains strings; expected numbers only")
+    found = _NOT_A_NUMBER.search(text)
+    if found:
+        raise RequestError(f"/predict: 'inputs' contains {found.group()}; JSON {found.group()} "
+                           "is not a number")
 
 
 def _describe(value) -> str:

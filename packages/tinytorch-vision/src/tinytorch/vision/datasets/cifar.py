@@ -11,7 +11,7 @@ Three on-disk layouts are understood, looked for in this order under the data ro
     <root>/cifar-10-batches-py/                      the official archive, extracted
     <root>/cifar-10-python.tar.gz                    the official archive (read in place)
 
-Whichever is found is decoded once into uint8 arrays and cached as .npz outside the
+Whichever is found is decoded once into uint8 arrays and cached (checksummed) outside the
 repository (tinytorch.core.data.cache_dir()); later loads read the cache in well under a second.
 Nothing is downloaded unless `download=True`, and then only the official archive, whose
 md5 is checked before it is used.
@@ -96,7 +96,7 @@ class CIFAR10(ImageArrays):
     def _load_cached(self, kind: str, path: Path):
         key = cache.fingerprint("cifar10", self.split, kind, str(path.resolve()),
                                 _source_stamp(kind, path))
-        cache_path = cache_dir() / "datasets" / f"cifar10-{self.split}-{key}.npz"
+        cache_path = cache_dir() / "datasets" / f"cifar10-{self.split}-{key}.safetensors"
         self.cache_path = cache_path
         cached = cache.load_arrays(cache_path, ("data", "targets", "classes"))
         if cached is not None:

@@ -44,9 +44,9 @@ the full run trains for whatever the 30 minutes leave after loading the data (mi
 clock (see `Clock`), so it ends on time on an idle or a busy machine; a busy machine
 only means fewer epochs. `--epochs N` gives a fixed, step-counted schedule instead.
 
-Outputs: rich progress per epoch; the model (state_dict as model.npz plus model.json
-with the architecture config, normalisation constants and accuracy) saved to --output
-(default: <user cache>/models/cifar10-cnn, `-quick` / `-val` for the other modes), loadable with
+Outputs: rich progress per epoch; the model (one checksummed model.safetensors: state_dict,
+architecture config, normalisation constants and accuracy) saved to --output (default:
+<user cache>/models/cifar10-cnn, `-quick` / `-val` for the other modes), loadable with
 `tinytorch.vision.models.load_model(path)`; the final line states target vs achieved
 accuracy and wall time. Exit code 0 only when the claim holds.
 
@@ -289,7 +289,7 @@ def main(argv=None) -> int:
         "classes": datasets.cifar.CLASSES, "epochs": epochs, "steps": len(losses),
         "batch_size": batch,
         "max_lr": args.lr, "seed": args.seed, "wall_seconds": round(wall, 1)})
-    console.print(f"model saved to {output} (model.npz + model.json; "
+    console.print(f"model saved to {output} (model.safetensors; "
                   "load with tinytorch.vision.models.load_model)")
     return report(console, mode, losses, accuracy, eval_name, wall, data_label)
 

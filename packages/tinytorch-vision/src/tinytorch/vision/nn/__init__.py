@@ -11,5 +11,8 @@ from .conv import Conv2d
 from .dropout import Dropout2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
-__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d",
+# the layers a saved architecture spec may name (entry point group `tinytorch.buildable`)
+BUILDABLE = (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout2d, MaxPool2d)
+
+__all__ = ["BUILDABLE", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d",
            "Dropout2d", "MaxPool2d"]

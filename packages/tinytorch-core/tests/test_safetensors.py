@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import pytest
 
-from tinytorch.mlops.safetensors_io import DTYPES, SafetensorsError, load_file, save_file
+from tinytorch.core.serialization.safetensors import DTYPES, SafetensorsError, load_file, save_file
 
 
 def sample_tensors():
