@@ -35,7 +35,7 @@ from . import sandbox as sb
 from . import workspace
 from .grading import (
     GradingTest,
-    GradingTestBug,
+    GradingTestBugError,
     Student,
     close_problem,
     describe,
@@ -198,7 +198,7 @@ def compare(reference: list[list], response: dict) -> str:
 # ---------------------------------------------------------------- running one test
 
 
-class _Mismatch(AssertionError):
+class _MismatchError(AssertionError):
     pass
 
 
@@ -221,7 +221,7 @@ def run_grading_test(test: GradingTest, module: CourseModule, box: sb.Sandbox, s
     def pair(case) -> str:
         ref_records, ref_error = run_recorded(test, reference, case, seed)
         if ref_error is not None:
-            raise GradingTestBug(f"grading test {test.name} fails on the reference library "
+            raise GradingTestBugError(f"grading test {test.name} fails on the reference library "
                                  f"for input {case!r}: {describe(ref_error)}")
         if "stop" in state:  # the sandbox died or the function is a stub: do not retry
             return state["stop"]
@@ -229,7 +229,7 @@ def run_grading_test(test: GradingTest, module: CourseModule, box: sb.Sandbox, s
                    "seed": seed}
         try:
             response = box.call(request, timeout)
-        except sb.SandboxDied as exc:
+        except sb.SandboxDiedError as exc:
             state["stop"] = str(exc)
             return state["stop"]
         problem = compare(ref_records, response)
@@ -242,7 +242,7 @@ def run_grading_test(test: GradingTest, module: CourseModule, box: sb.Sandbox, s
             problem = pair(None)
         else:
             problem = _search(test, pair, seed, examples or test.examples)
-    except GradingTestBug as exc:
+    except GradingTestBugError as exc:
         problem = f"grading error (not your fault): {exc}"
     seconds = time.perf_counter() - start
     if problem:
@@ -267,14 +267,14 @@ def _search(test: GradingTest, pair, seed: int, examples: int) -> str:
         problem = pair(case)
         if problem:
             failures.append((problem, case))
-            raise _Mismatch(problem)
+            raise _MismatchError(problem)
 
     try:
         prop()
-    except _Mismatch:
+    except _MismatchError:
         problem, case = failures[-1]
         return f"{problem}\n  (smallest failing input found: {case!r})"
-    except GradingTestBug:
+    except GradingTestBugError:
         raise
     except Exception as exc:  # noqa: BLE001 - hypothesis' own errors (Flaky, ...)
         if failures:

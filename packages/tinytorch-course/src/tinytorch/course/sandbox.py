@@ -14,6 +14,7 @@ lives for the whole grading run pays it once, and again only after a test killed
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import itertools
 import os
@@ -36,7 +37,7 @@ _SHORT = {"tinytorch-core": "core", "tinytorch-vision": "vision",
           "tinytorch-mlops": "mlops"}
 
 
-class SandboxDied(Exception):
+class SandboxDiedError(Exception):
     """The submission's process stopped (exit, crash, time limit, sandbox rule)."""
 
 
@@ -194,16 +195,12 @@ class Sandbox:
     def _stop(self) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.process.wait()
         for fd in (self._read, self._write):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self._stderr.close()
         self.process = None
 
@@ -211,14 +208,14 @@ class Sandbox:
         self._stop()
 
     def call(self, request: dict, timeout: float) -> dict:
-        """Send one request; return the matching response, or raise SandboxDied."""
+        """Send one request; return the matching response, or raise SandboxDiedError."""
         if self.process is None:
             self._start()
         request = dict(request, id=next(self._ids))
         try:
             os.write(self._write, wire.dumps(request))
         except (BrokenPipeError, OSError):
-            raise SandboxDied(self._death("before it could read the test")) from None
+            raise SandboxDiedError(self._death("before it could read the test")) from None
         deadline = time.monotonic() + timeout
         while True:
             line = self._next_line(deadline, timeout)
@@ -226,11 +223,11 @@ class Sandbox:
                 message = wire.loads(line)
             except wire.WireError as exc:
                 self._stop()
-                raise SandboxDied(f"the submission's process sent something that is not a "
+                raise SandboxDiedError(f"the submission's process sent something that is not a "
                                   f"grading message ({exc}): stopped") from None
             if "violation" in message:
                 self._stop()
-                raise SandboxDied(f"stopped: {message['violation']}")
+                raise SandboxDiedError(f"stopped: {message['violation']}")
             if message.get("id") == request["id"]:
                 return message
             # anything else was written by the submission itself: ignore it
@@ -240,18 +237,18 @@ class Sandbox:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._stop()
-                raise SandboxDied(f"stopped after {timeout:g} s: the submission's code took "
+                raise SandboxDiedError(f"stopped after {timeout:g} s: the submission's code took "
                                   "too long (an infinite loop?)")
             ready, _, _ = select.select([self._read], [], [], remaining)
             if not ready:
                 continue
             chunk = os.read(self._read, 1 << 20)
             if not chunk:
-                raise SandboxDied(self._death("during this test"))
+                raise SandboxDiedError(self._death("during this test"))
             self._buffer += chunk
             if len(self._buffer) > wire.MAX_MESSAGE:
                 self._stop()
-                raise SandboxDied("the submission's process sent too much data: stopped")
+                raise SandboxDiedError("the submission's process sent too much data: stopped")
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line
 
@@ -260,9 +257,7 @@ class Sandbox:
         code = process.wait() if process is not None else None
         self._stop()
         tail = ""
-        try:
+        with contextlib.suppress(OSError):
             tail = (self.env / "stderr.txt").read_text(errors="replace").strip()[-600:]
-        except OSError:
-            pass
         reason = f"the submission's process exited (exit code {code}) {when}"
         return reason + (f":\n{tail}" if tail else "")

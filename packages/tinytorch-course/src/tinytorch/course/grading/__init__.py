@@ -50,7 +50,7 @@ class NotDefinedError(AssertionError):
     """A name the test needs is missing from the student's framework."""
 
 
-class GradingTestBug(Exception):
+class GradingTestBugError(Exception):
     """A grading test disagrees with the reference library: a bug of the course."""
 
 
