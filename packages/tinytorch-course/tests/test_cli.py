@@ -20,7 +20,8 @@ def run(capsys, *argv):
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     for name, register in (("notebooks", cli.register_notebooks), ("grade", cli.register_grade),
-                           ("module", cli.register_module)):
+                           ("module", cli.register_module),
+                           ("workspace", cli.register_workspace)):
         if name not in sub.choices:
             register(sub)
     args = parser.parse_args(list(argv))
@@ -35,7 +36,7 @@ def test_entry_points_declared():
     except metadata.PackageNotFoundError:
         pytest.skip("tinytorch-course is not installed (running from the source tree)")
     names = {ep.name for ep in dist.entry_points if ep.group == "tinytorch.cli"}
-    assert names == {"notebooks", "grade", "module"}
+    assert names == {"notebooks", "grade", "module", "workspace"}
     code = core_main(["module", "list", "--json"])
     assert code == 0
 

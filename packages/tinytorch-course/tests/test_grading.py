@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -56,8 +57,13 @@ def _edit(path, tmp_path, grade_id: str, old: str, new: str, name: str = "edited
     cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id")
              == grade_id]
     assert len(cells) == 1 and cells[0].metadata.nbgrader.solution, grade_id
-    assert cells[0].source.count(old) == 1, (grade_id, old)
-    cells[0].source = cells[0].source.replace(old, new)
+    # edit the solution only (a hint above the region may quote the same code)
+    parts = re.split(r"(# BEGIN SOLUTION|# END SOLUTION)", cells[0].source)
+    inside = [i for i, part in enumerate(parts) if i >= 2 and parts[i - 1] == "# BEGIN SOLUTION"]
+    assert sum(parts[i].count(old) for i in inside) == 1, (grade_id, old)
+    for i in inside:
+        parts[i] = parts[i].replace(old, new)
+    cells[0].source = "".join(parts)
     out = tmp_path / f"{name}-{path.name}"
     nbformat.write(notebook, out)
     return out
@@ -191,11 +197,14 @@ def test_the_seed_fixes_the_inputs(built, tmp_path):
 RELU_FORWARD = "ctx.positive = a > 0\n        return np.maximum(a, 0, dtype=a.dtype)"
 
 
-def _cheat_relu(built, tmp_path, body: str, top: str = "", name: str = "cheat"):
+def _cheat_relu(built, tmp_path, body: str, top: str = "", name: str = "cheat",
+                header: str = ""):
     """The reference notebook of module 03 with ReLU.forward replaced by `body` (and `top`
-    put before the class, at module level)."""
+    put before the class, at module level; `header` replacing the class line)."""
     notebook = nbformat.read(built["03", "instructor"], as_version=4)
     cell = next(c for c in notebook.cells if c.metadata.nbgrader.get("grade_id") == "ReLU")
+    if header:
+        cell.source = cell.source.replace("class ReLU(Function):", header)
     start = cell.source.index("        # BEGIN SOLUTION\n        ctx.positive")
     end = cell.source.index("        # END SOLUTION", start)
     cell.source = top + cell.source[:start] + body + cell.source[end:]
@@ -220,11 +229,16 @@ CHEATS = {  # name: (forward body, module-level code, do the other tests still p
                "from tinytorch.core.ops.pointwise import ReLU  # the installed reference?\n",
                False),
     "subclass": ("        return super().forward(ctx, a)\n",
-                 "import tinytorch.core.ops.pointwise as _reference\n", False),
+                 "import tinytorch.core.ops.pointwise as _reference\n", False,
+                 "class ReLU(_reference.ReLU):"),
+    "subclass_other_file": ("        return super().forward(ctx, a)\n",
+                            "from tinytorch.core.nn import activation as _layers\n", False,
+                            "class ReLU(_layers.ReLU):"),
     "wrapper": ("        import tinytorch.core.ops as ops\n"
                 "        return ops.ReLU.forward(ctx, a)\n", "", True),
     "exec_source": ("        import inspect, tinytorch.core.ops.pointwise as m\n"
-                    "        namespace = {}\n"
+                    "        namespace = {'__name__': 'tinytorch.core.ops.copy',\n"
+                    "                     '__package__': 'tinytorch.core.ops'}\n"
                     "        exec(inspect.getsource(m).replace('class ReLU', 'class _R'), "
                     "namespace)\n"
                     "        return namespace['_R'].forward(ctx, a)\n", "", True),
@@ -260,8 +274,8 @@ CHEATS = {  # name: (forward body, module-level code, do the other tests still p
 
 @pytest.mark.parametrize("cheat", sorted(CHEATS))
 def test_cheats_score_zero_on_what_they_cheat(built, tmp_path, cheat):
-    body, top, others_pass = CHEATS[cheat]
-    report = grade("03", _cheat_relu(built, tmp_path, body, top, cheat))
+    body, top, others_pass, *header = CHEATS[cheat]
+    report = grade("03", _cheat_relu(built, tmp_path, body, top, cheat, *header))
     _relu_only_fails(report, others_pass)
     assert report.score < report.max_score
 

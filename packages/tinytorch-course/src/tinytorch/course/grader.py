@@ -245,6 +245,7 @@ def run_grading_test(test: GradingTest, module: CourseModule, box: sb.Sandbox, s
     except GradingTestBugError as exc:
         problem = f"grading error (not your fault): {exc}"
     seconds = time.perf_counter() - start
+    problem = workspace.explain_stub(problem)
     if problem:
         return TestResult(test.name, test.description, test.points, 0, False, problem, seconds)
     return TestResult(test.name, test.description, test.points, test.points, True, "", seconds)

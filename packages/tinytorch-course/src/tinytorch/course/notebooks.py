@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -99,28 +100,41 @@ def _nbgrader(grade_id: str, *, solution=False, grade=False, locked=False, point
     return {"nbgrader": meta}
 
 
-def _stub(region: src.Region, module: CourseModule, hints: dict[str, str]) -> list[str]:
+NBGRADER_STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]  # nbgrader's default
+
+
+def hint_lines(region: src.Region, module: CourseModule) -> list[str]:
+    """The hint as comments, placed *outside* the solution markers so that nbgrader's
+    release (which replaces everything between them) keeps it."""
+    hint = module.hints.get(region.key, "")
+    if not hint:
+        return []
+    return textwrap.wrap(f"Hint: {hint}", 84, initial_indent="# ", subsequent_indent="#   ")
+
+
+def _later_stub(region: src.Region, module: CourseModule) -> list[str]:
     owner = region_owner(region.key)
     if owner is None:
         raise BuildError(f"solution region {region.key} (line {region.begin}) belongs to no "
                          "course module; add it to a module's solutions in syllabus.py")
-    if owner.number > module.number:
-        message = f"{region.qualname}: you write this in module {owner.id} ({owner.title})"
-        return [f"# written in module {owner.id} ({owner.title})",
-                f"raise NotImplementedError({message!r})"]
-    hint = hints.get(region.key, "")
-    message = f"{region.qualname} is not written yet" + (f". Hint: {hint}" if hint else "")
-    return ["# YOUR CODE HERE", f"raise NotImplementedError({message!r})"]
+    message = f"{region.qualname}: you write this in module {owner.id} ({owner.title})"
+    return [f"# written in module {owner.id} ({owner.title})",
+            f"raise NotImplementedError({message!r})"]
 
 
 def _region_mode(module: CourseModule, flavour: str):
+    """Earlier modules' regions: their code. This module's: the hint, then the solution
+    between markers (instructor) or nbgrader's stub (student: exactly what `nbgrader
+    generate_assignment` makes of the instructor notebook). Later modules': a stub naming
+    the module that teaches it."""
     def mode(region: src.Region):
         owner = region_owner(region.key)
         if owner is not None and owner.number < module.number:
             return "keep"
-        if owner is module and flavour == INSTRUCTOR:
-            return "markers"
-        return _stub(region, module, module.hints)
+        if owner is module:
+            hints = hint_lines(region, module)
+            return ("markers", hints) if flavour == INSTRUCTOR else [*hints, *NBGRADER_STUB]
+        return _later_stub(region, module)
     return mode
 
 

@@ -53,19 +53,32 @@ class WorkspaceError(Exception):
 # ---------------------------------------------------------------- stubs
 
 
-def stub_message(region: src.Region) -> str:
-    """What the stub of a region raises: the function, its module and the hint."""
-    owner = region_owner(region.key)
-    where = f"{region.module.replace('.', '/')}.py"
+def stub_message(module: str, qualname: str) -> str:
+    """What the stub of a region raises: the function, its file, the module that teaches it
+    and the hint."""
+    owner = region_owner(f"{module}:{qualname}")
+    where = f"{module.replace('.', '/')}.py"
     if owner is None:
-        return f"{region.qualname} ({where}) {STUB_TAG}"
-    hint = owner.hints.get(region.key, "")
-    return (f"{region.qualname} ({where}) {STUB_TAG}: module {owner.id} ({owner.title}) "
+        return f"{qualname} ({where}) {STUB_TAG}"
+    hint = owner.hints.get(f"{module}:{qualname}", "")
+    return (f"{qualname} ({where}) {STUB_TAG}: module {owner.id} ({owner.title}) "
             f"teaches it." + (f" Hint: {hint}" if hint else ""))
 
 
 def stub_lines(region: src.Region) -> list[str]:
-    return ["# YOUR CODE HERE", f"raise NotImplementedError({stub_message(region)!r})"]
+    return ["# YOUR CODE HERE",
+            f"raise NotImplementedError({stub_message(region.module, region.qualname)!r})"]
+
+
+def explain_stub(text: str) -> str:
+    """Feedback that starts 'Q (file.py) is not written yet' (a bare nbgrader stub) gets
+    the module that teaches it and the hint."""
+    if STUB_TAG not in text or "teaches it" in text:
+        return text
+    head, _, rest = text.partition(f" {STUB_TAG}")
+    qualname, _, where = head.partition(" (")
+    module = where.rstrip(")").removesuffix(".py").replace("/", ".")
+    return stub_message(module, qualname) + rest
 
 
 def render_file(module: str, keep) -> str:
@@ -228,7 +241,7 @@ def export_code(src_dir: Path, module: CourseModule, codes: dict[str, str]
             text, note = _replace_definition(text, unit, code, units, dotted)
             if note:
                 notes.append(ExportNote(unit.name, note))
-        path.write_text(text, encoding="utf-8")
+        path.write_text(normalize_stubs(text, dotted), encoding="utf-8")
     return notes
 
 
@@ -292,26 +305,60 @@ class Stub:
     course_module: str  # "06"
 
 
+def stub_sites(text: str, module: str) -> list[tuple[str, int]]:
+    """(qualname, line) of every `raise NotImplementedError` in a function that is a
+    solution region of the syllabus: an exercise not written yet."""
+    sites = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                qualname = f"{prefix}{child.name}"
+                if not isinstance(child, ast.ClassDef) and \
+                        region_owner(f"{module}:{qualname}") is not None:
+                    sites.extend((qualname, n.lineno) for n in ast.walk(child)
+                                 if isinstance(n, ast.Raise) and _raises_not_implemented(n))
+                visit(child, qualname + ".")
+
+    visit(ast.parse(text), "")
+    return sites
+
+
+def _raises_not_implemented(node: ast.Raise) -> bool:
+    exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+
+
+def normalize_stubs(text: str, module: str) -> str:
+    """Rewrite every stub (nbgrader's bare `raise NotImplementedError()`, a notebook's
+    'you write this in module NN') into the workspace's stub, which names the function,
+    its module and the hint: the message a milestone run stops with."""
+    lines = text.splitlines()
+    for qualname, line in stub_sites(text, module):
+        row = lines[line - 1]
+        if not row.strip().startswith("raise NotImplementedError"):
+            continue  # a multi-line or conditional raise: the student's own code
+        indent = row[: len(row) - len(row.lstrip())]
+        lines[line - 1] = f"{indent}raise NotImplementedError({stub_message(module, qualname)!r})"
+    return "\n".join(lines) + "\n"
+
+
 def unwritten(directory: str | os.PathLike) -> list[Stub]:
-    """The solution regions of the workspace whose body is still the generated stub."""
+    """The exercises of the workspace that are still stubs, in file order."""
     folder = source_dir(directory)
     stubs = []
     for path in sorted(folder.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        if STUB_TAG not in text:
+        if "NotImplementedError" not in text:
             continue
         dotted = ".".join(path.relative_to(folder).with_suffix("").parts).removesuffix(
             ".__init__")
-        tree = ast.parse(text)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) \
-                    and getattr(node.exc.func, "id", "") == "NotImplementedError" \
-                    and node.exc.args and isinstance(node.exc.args[0], ast.Constant) \
-                    and STUB_TAG in str(node.exc.args[0].value):
-                message = node.exc.args[0].value
-                qualname = message.split(" (", 1)[0]
-                owner = message.split("module ", 1)[1][:2] if "module " in message else "??"
-                stubs.append(Stub(dotted, qualname, node.lineno, owner))
+        seen = set()
+        for qualname, line in stub_sites(text, dotted):
+            owner = region_owner(f"{dotted}:{qualname}")
+            if qualname not in seen and owner is not None:
+                seen.add(qualname)
+                stubs.append(Stub(dotted, qualname, line, owner.id))
     return stubs
 
 
