@@ -176,3 +176,15 @@ def test_workspace_refuses_what_it_cannot_do(tmp_path):
         ws.init(tmp_path / "w", phases=(7,))
     with pytest.raises(ws.WorkspaceError, match="not a TinyTorch workspace"):
         ws.source_dir(tmp_path)
+
+
+def test_module_status_of_a_workspace(capsys, without_autograd):
+    from test_cli import run
+
+    code, out, _ = run(capsys, "module", "status", "--workspace", str(without_autograd),
+                       "--json")
+    assert code == 0
+    states = {m["module"]: m["state"] for m in json.loads(out)["modules"]}
+    assert [states[f"{n:02d}"] for n in range(1, 6)] == ["passed"] * 5
+    assert states["06"] == "not started"
+    assert states["11"] == "not started"  # the workspace has no tinytorch.language

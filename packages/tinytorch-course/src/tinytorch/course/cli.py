@@ -180,7 +180,7 @@ def _status(args: argparse.Namespace) -> int:
     colours = {"passed": "green", "in progress": "yellow"}
     for s in statuses:
         state = s.state
-        colour = colours.get(state, "dim")
+        colour = colours.get(state.split(" (")[0], "dim")
         score = f"{s.report.score}/{s.report.max_score}" if s.report else "-"
         table.add_row(s.module.id, s.module.title, f"[{colour}]{state}", score,
                       str(s.submission or "-"))
@@ -202,10 +202,11 @@ def register_module(subparsers: argparse._SubParsersAction) -> None:
     status = actions.add_parser("status", help="grade a workspace's notebooks: which modules "
                                                "pass, which milestones are unlocked",
                                 allow_abbrev=False)
-    status.add_argument("--workspace", default=".", help="folder holding NN_name.ipynb "
-                                                         "notebooks (default: here)")
+    status.add_argument("--workspace", default=".",
+                        help="a student workspace (tito workspace init) or a folder holding "
+                             "NN_name.ipynb notebooks (default: here)")
     status.add_argument("--json", action="store_true")
-    status.add_argument("--timeout", type=float, default=300.0)
+    status.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     status.set_defaults(func=_status)
 
 
