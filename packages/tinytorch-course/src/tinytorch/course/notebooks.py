@@ -20,6 +20,7 @@ interrupted build never leaves half a notebook.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import textwrap
@@ -171,15 +172,19 @@ def build_notebook(module_id, flavour: str = STUDENT,
     page_file = page_path(find_curriculum(curriculum), module)
     if not page_file.is_file():
         raise BuildError(f"module page {page_file} is missing")
-    prose = student_prose(page_file.read_text(encoding="utf-8")) if flavour == STUDENT \
-        else page_file.read_text(encoding="utf-8")
+    # both flavours: nbgrader releases markdown as it is, so the instructor's answers stay
+    # on the module page (curriculum/modules) and never enter a notebook
+    prose = student_prose(page_file.read_text(encoding="utf-8"))
 
     imports, codes = unit_cells(module, flavour)
     cells = [v4.new_markdown_cell(prose, metadata=_nbgrader("page", locked=True))]
     cells.append(v4.new_markdown_cell(
-        "## Setup\n\nThe imports below bring in the installed library: the provided "
-        "scaffolding (`Tensor`, `Function`, dtypes) and what earlier modules built. "
-        "Run this cell first.", metadata=_nbgrader("setup-text", locked=True)))
+        "## Setup\n\nThe imports below bring in TinyTorch as this environment imports it: "
+        "the provided scaffolding (`Tensor`, `Function`, dtypes) and what earlier modules "
+        "built. After `tito workspace activate DIR` that is *your* framework, the one you "
+        "wrote in earlier modules; `tito workspace export DIR THIS_NOTEBOOK.ipynb` copies "
+        "the solution cells below into its files. Run this cell first.",
+        metadata=_nbgrader("setup-text", locked=True)))
     setup = "from __future__ import annotations\n\n" + src.import_block(imports) + "\n"
     cells.append(v4.new_code_cell(setup, metadata=_nbgrader("imports", locked=True)))
     owned = set(module.solutions)
@@ -211,15 +216,43 @@ def build_notebook(module_id, flavour: str = STUDENT,
             f"test_{test.name}", grade=True, locked=True, points=test.points)))
     for cell in cells:  # stable ids: rebuilding gives a byte-identical notebook
         cell.id = cell.metadata["nbgrader"]["grade_id"]
+        _as_released(cell)
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata.update({
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
-        "tinytorch": {"module": module.id, "stem": module.stem, "flavour": flavour,
-                      "course_version": __version__},
+        "tinytorch": {"module": module.id, "stem": module.stem, "course_version": __version__},
     })
     nbformat.validate(notebook)
     return notebook
+
+
+def nbgrader_checksum(cell) -> str:
+    """nbgrader's cell checksum (nbgrader.utils.compute_checksum): md5 of the source, the
+    cell type, the grade/solution/locked flags, the grade id and the points. nbgrader
+    compares it on submission; a cell without it, or with a stale one, gets a warning."""
+    meta = cell.metadata["nbgrader"]
+    grade, solution = bool(meta.get("grade")), bool(meta.get("solution"))
+    locked = not solution and (grade or bool(meta.get("locked")))  # nbgrader's is_locked
+    digest = hashlib.md5()  # noqa: S324 - nbgrader's format, not security
+    for part in (cell.source, cell.cell_type, str(grade), str(solution), str(locked),
+                 meta["grade_id"]):
+        digest.update(part.encode("utf-8"))
+    if meta.get("grade"):
+        digest.update(str(float(meta["points"])).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _as_released(cell) -> None:
+    """The metadata `nbgrader generate_assignment` gives a cell (LockCells, ComputeChecksums),
+    so that a tito-built student notebook is the one nbgrader would release."""
+    meta = cell.metadata["nbgrader"]
+    meta["cell_type"] = cell.cell_type
+    if meta["locked"] or meta["solution"] or meta["grade"]:
+        cell.metadata["deletable"] = False
+    if meta["locked"]:
+        cell.metadata["editable"] = False
+    meta["checksum"] = nbgrader_checksum(cell)
 
 
 def write_notebook(notebook: nbformat.NotebookNode, path: str | os.PathLike) -> Path:
