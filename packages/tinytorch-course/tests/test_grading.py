@@ -362,3 +362,17 @@ def test_bad_submissions_are_refused(tmp_path):
         grade("01", broken)
     with pytest.raises(KeyError, match="unknown course module"):
         get("99")
+
+
+def test_autograded_cells_grade_the_notebooks_history(built):
+    """In a kernel (nbgrader autograde), run_test grades the cells IPython ran (`In`) in a
+    sandbox: the reference passes, the stub raises with the feedback."""
+    def history(path):
+        notebook = nbformat.read(path, as_version=4)
+        return [""] + [c.source for c in notebook.cells if c.cell_type == "code"]
+
+    grading.run_test("03", "relu_forward", {"In": history(built["03", "instructor"])})
+    with pytest.raises(AssertionError, match="ReLU.forward .* is not written yet"):
+        grading.run_test("03", "relu_forward", {"In": history(built["03", "student"])})
+    with pytest.raises(AssertionError, match="IPython's input history"):
+        grading.run_test("03", "relu_forward", {})

@@ -4,6 +4,7 @@ notebooks export into and the milestones run on."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -188,3 +189,29 @@ def test_module_status_of_a_workspace(capsys, without_autograd):
     assert [states[f"{n:02d}"] for n in range(1, 6)] == ["passed"] * 5
     assert states["06"] == "not started"
     assert states["11"] == "not started"  # the workspace has no tinytorch.language
+
+
+LONG = pytest.mark.skipif(os.environ.get("TINYTORCH_COURSE_MILESTONES") != "1",
+                          reason="the CIFAR-10 and TinyGPT quick runs take minutes each: set "
+                                 "TINYTORCH_COURSE_MILESTONES=1")
+
+
+@pytest.fixture(scope="module")
+def completed_language(tmp_path_factory, built):
+    """A phase 1-3 workspace with every reference notebook of modules 01-15 exported."""
+    folder = ws.init(tmp_path_factory.mktemp("phase3") / "student", phases=(1, 2, 3))
+    for module in MODULES:
+        if module.phase.number <= 3:
+            assert ws.export_notebook(folder, module, built[module.id, "instructor"]) == []
+    assert ws.unwritten(folder) == []
+    return folder
+
+
+@LONG
+@pytest.mark.parametrize("milestone", ["03_cifar10", "04_tinygpt"])
+def test_completed_workspace_runs_the_quick_milestones(completed_language, milestone,
+                                                       tmp_path):
+    env = dict(ws.environment(completed_language), TINYTORCH_OFFLINE="1")
+    run = run_milestone(milestone, env, "--quick", "--output", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "PASSED" in run.stdout or "holds" in run.stdout, run.stdout[-3000:]
