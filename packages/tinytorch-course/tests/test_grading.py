@@ -155,6 +155,13 @@ BUGS += [
      {"unbroadcast_sums_stretched_dims", "backward_unbroadcasts_to_leaves"}),
     ("13", "causal_mask", "rows = np.arange(query_len)[:, None] + offset",
      "rows = np.arange(query_len)[:, None]", {"causal_mask_shape_and_offset"}),
+    # more single bugs per module: dtype drift, a missing stabiliser, a missing correction
+    ("03", "Sigmoid", "out = 0.5 * (np.tanh(0.5 * a) + 1)",
+     "out = (0.5 * (np.tanh(0.5 * a) + 1)).astype(np.float64)", {"sigmoid_values"}),
+    ("10", "CrossEntropy", "shifted = logits - logits.max(axis=1, keepdims=True)",
+     "shifted = logits", {"cross_entropy_is_stable"}),
+    ("08", "Adam", "step_size = lr / (1 - beta1**step)", "step_size = lr",
+     {"adam_first_step", "adam_three_steps", "adamw_decays_decoupled"}),
 ]
 BUGS = [b for b in BUGS if b[0] in READY]
 
