@@ -274,6 +274,7 @@ CHEATS = {  # name: (forward body, module-level code, do the other tests still p
                           "        return a * 0\n", "", True),
     "sys_exit": ("        import sys\n        sys.exit(0)\n", "", True),
     "os_exit": ("        import os\n        os._exit(0)\n", "", True),
+    "memory_bomb": ("        return np.ones(2**36, dtype=np.uint8) * a.sum()\n", "", True),
     "subprocess": ("        import subprocess\n"
                    "        subprocess.run(['true'])\n        return a * 0\n", "", True),
 }

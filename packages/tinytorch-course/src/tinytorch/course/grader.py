@@ -217,6 +217,7 @@ def run_grading_test(test: GradingTest, module: CourseModule, box: sb.Sandbox, s
     reference = Student(units)
     state: dict[str, str] = {}
     start = time.perf_counter()
+    budget = max(4 * timeout, 60.0)  # seconds for all of one test's examples
 
     def pair(case) -> str:
         ref_records, ref_error = run_recorded(test, reference, case, seed)
@@ -224,6 +225,10 @@ def run_grading_test(test: GradingTest, module: CourseModule, box: sb.Sandbox, s
             raise GradingTestBugError(f"grading test {test.name} fails on the reference library "
                                  f"for input {case!r}: {describe(ref_error)}")
         if "stop" in state:  # the sandbox died or the function is a stub: do not retry
+            return state["stop"]
+        if time.perf_counter() - start > budget:
+            state["stop"] = (f"stopped: the test's calls into the submission took more than "
+                             f"{budget:g} s in total (is the code very slow?)")
             return state["stop"]
         request = {"file": test.file, "test": test.name, "units": units, "case": case,
                    "seed": seed}

@@ -133,6 +133,8 @@ def main(argv: list[str]) -> int:
     try:
         import resource
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        memory = int(os.environ.get("TITO_SANDBOX_MEMORY", str(4 * 2**30)))
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # MemoryError, not an OOM
     except (ImportError, ValueError, OSError):
         pass
     sys.addaudithook(_guard((os.path.realpath(env), *stdlib, *targets), write_fd, wire.dumps))
