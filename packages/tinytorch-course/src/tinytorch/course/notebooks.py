@@ -20,6 +20,7 @@ interrupted build never leaves half a notebook.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import re
@@ -139,6 +140,24 @@ def _region_mode(module: CourseModule, flavour: str):
     return mode
 
 
+def _exercise_text(region: src.Region, module: CourseModule) -> str:
+    """What one exercise computes (the docstring of its function, else of its class) and
+    the hint, for the markdown above the cell."""
+    source = src.load(region.module)
+    docstring, node = "", source.tree
+    for part in region.qualname.split("."):
+        node = next((n for n in ast.iter_child_nodes(node)
+                     if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part),
+                    None)
+        if node is None:
+            break
+        docstring = ast.get_docstring(node) or docstring
+    summary = " ".join(docstring.split("\n\n")[0].split())
+    text = f"\n- **`{region.qualname}`**" + (f": {summary}" if summary else "")
+    hint = module.hints.get(region.key)
+    return text + (f" *How:* {hint}." if hint else "") + "\n"
+
+
 def unit_cells(module: CourseModule, flavour: str) -> tuple[list[src.Import], list[str]]:
     """(imports, one code string per unit) for `module`'s notebook."""
     objects = {}  # id of a class/function the notebook defines -> its name there
@@ -193,7 +212,8 @@ def build_notebook(module_id, flavour: str = STUDENT,
         where = f"{unit.module.replace('.', '/')}.py"
         if regions:
             todo = ", ".join(f"`{r.qualname}`" for r in regions)
-            text = f"### `{unit.name}`  ({where})\n\nYour turn: complete {todo}."
+            text = f"### `{unit.name}`  ({where})\n\nYour turn: complete {todo}.\n"
+            text += "".join(_exercise_text(region, module) for region in regions)
             cells.append(v4.new_markdown_cell(text, metadata=_nbgrader(
                 f"{unit.name}-text", locked=True)))
             cells.append(v4.new_code_cell(code, metadata=_nbgrader(unit.name, solution=True)))
