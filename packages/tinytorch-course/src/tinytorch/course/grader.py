@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from . import sandbox as sb
 from . import workspace
@@ -146,8 +147,6 @@ def read_cells(path: str | os.PathLike) -> list[Cell]:
 
 
 def _equal(a, b) -> bool:
-    import numpy as np
-
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and \
             a.dtype == b.dtype and np.array_equal(a, b)
@@ -306,6 +305,9 @@ def grade(module_id, path: str | os.PathLike | None = None, *, workspace_dir=Non
     if tests is not None:
         chosen = [t for t in chosen if t.name in tests]
     seed = random.randrange(2**31) if seed is None else int(seed)
+    if path is None and workspace_dir is None and cells is None:
+        raise GradingError("tito grade: nothing to grade (give a notebook, a .py file or a "
+                           "workspace)")
     if cells is None and path is not None:
         cells = read_cells(path)
     submission = str(path if path is not None else workspace_dir)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import source as src
-from .syllabus import MODULES, PHASES, CourseModule, region_owner
+from .syllabus import PHASES, CourseModule, region_owner
 
 PACKAGE_OF_PHASE = {1: ("core",), 2: ("core", "vision"), 3: ("core", "language"),
                     4: ("core", "perf", "mlops")}
@@ -401,11 +401,6 @@ def environment(directory: str | os.PathLike) -> dict:
     env["PYTHONPATH"] = os.pathsep.join([str(source_dir(directory)),
                                          *filter(None, [env.get("PYTHONPATH")])])
     return env
-
-
-def modules_of(packages: list[str]) -> list[CourseModule]:
-    names = {f"tinytorch-{p}" for p in packages}
-    return [m for m in MODULES if m.package in names]
 
 
 __all__ = ["ExportNote", "Stub", "WorkspaceError", "activate", "active_workspace",

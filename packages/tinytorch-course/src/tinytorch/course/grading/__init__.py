@@ -41,7 +41,7 @@ import inspect
 import pkgutil
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -64,7 +64,6 @@ class GradingTest:
     file: str  # the test's python module, e.g. "tinytorch.course.grading.m03_activations"
     cases: Callable | None = None  # h -> hypothesis strategy of inputs (grader only)
     examples: int = 12  # hypothesis examples per grading run
-    extra: dict = field(default_factory=dict, compare=False)
 
 
 _REGISTRY: dict[str, dict[str, GradingTest]] = {}
