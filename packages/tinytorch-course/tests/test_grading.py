@@ -384,3 +384,23 @@ def test_autograded_cells_grade_the_notebooks_history(built):
         grading.run_test("03", "relu_forward", {"In": history(built["03", "student"])})
     with pytest.raises(AssertionError, match="IPython's input history"):
         grading.run_test("03", "relu_forward", {})
+
+
+def test_objects_that_equal_anything_earn_nothing(built, tmp_path):
+    """A bare `assert got == expected` in a test is recorded and compared with the
+    reference's values: an object whose __eq__ always says True does not pass it."""
+    notebook = nbformat.read(built["01", "instructor"], as_version=4)
+    cell = next(c for c in notebook.cells
+                if c.metadata.nbgrader.get("grade_id") == "result_dtype")
+    start = cell.source.index("    # BEGIN SOLUTION")
+    end = cell.source.index("    # END SOLUTION")
+    cell.source = (cell.source[:start] + "    class Anything:\n"
+                   "        def __eq__(self, other):\n            return True\n\n"
+                   "    return Anything()\n" + cell.source[end:])
+    cheat = tmp_path / "anything.ipynb"
+    nbformat.write(notebook, cheat)
+    results = {r.name: r for r in grade("01", cheat).tests}
+    assert not results["result_dtype_promotion"].passed
+    assert "should be 'float32'" in results["result_dtype_promotion"].feedback
+    assert not results["result_dtype_refuses_mixed_floats"].passed
+    assert results["manual_seed_resets_the_stream"].passed

@@ -157,6 +157,32 @@ def _equal(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _similar(got, expected) -> bool:
+    """Equal, with float tolerance (a correct solution may round differently)."""
+    if isinstance(expected, (float, np.floating)) and not isinstance(expected, bool):
+        return isinstance(got, (int, float, np.number)) and not isinstance(got, bool) and \
+            bool(np.isclose(got, expected, rtol=1e-5, atol=1e-8))
+    if isinstance(expected, np.ndarray) and expected.dtype.kind == "f":
+        return isinstance(got, np.ndarray) and got.shape == expected.shape and \
+            bool(np.allclose(got, expected, rtol=1e-5, atol=1e-8))
+    if isinstance(expected, (list, tuple)) and isinstance(got, (list, tuple)):
+        return type(got) is type(expected) and len(got) == len(expected) and \
+            all(map(_similar, got, expected))
+    return _equal(got, expected)
+
+
+def _assert_problem(got, expected, what: str) -> str:
+    """A recorded assert: it must hold, and each side the reference could send must match."""
+    if not (isinstance(got, list) and len(got) == 3):
+        return f"assert {what}: the submission's process sent a malformed record"
+    if got[2] is not True:
+        return f"assert {what} does not hold"
+    for side, mine, theirs in (("left", got[0], expected[0]), ("right", got[1], expected[1])):
+        if theirs is not None and not _similar(mine, theirs):
+            return f"assert {what}: the {side} side should be {theirs!r}, got {mine!r}"
+    return ""
+
+
 def compare(reference: list[list], response: dict) -> str:
     """'' when the sandbox's records match the reference's, else the first difference."""
     records = response.get("records")
@@ -181,6 +207,10 @@ def compare(reference: list[list], response: dict) -> str:
         elif kind == "equal":
             if not _equal(value, expected):
                 return f"{what}: expected {expected!r}, got {value!r}"
+        elif kind == "assert":
+            problem = _assert_problem(value, expected, what)
+            if problem:
+                return error or problem
         elif kind == "raises":
             if not (isinstance(value, list) and len(value) == 2
                     and value[0] == expected[0] and isinstance(value[1], str)):
