@@ -404,3 +404,22 @@ def test_objects_that_equal_anything_earn_nothing(built, tmp_path):
     assert "should be 'float32'" in results["result_dtype_promotion"].feedback
     assert not results["result_dtype_refuses_mixed_floats"].passed
     assert results["manual_seed_resets_the_stream"].passed
+
+
+def test_sandbox_reads_only_the_sandbox_the_stdlib_and_its_dependencies(tmp_path):
+    """The audit hook's read rule, called directly: the installed packages inside a
+    standard library folder (a Python without a venv) are not readable."""
+    from tinytorch.course.worker import _guard
+
+    stdlib, env, numpy_dir = tmp_path / "lib" / "python3", tmp_path / "env", tmp_path / "np"
+    for folder in (stdlib / "site-packages" / "tinytorch", env, numpy_dir):
+        folder.mkdir(parents=True)
+    hook = _guard((str(env), str(numpy_dir)), (str(stdlib),), -1, lambda m: b"")
+    for readable in (stdlib / "json.py", env / "src" / "x.py", numpy_dir / "core.py"):
+        hook("open", (str(readable), "r", 0))
+    for hidden in (stdlib / "site-packages" / "tinytorch" / "core.py", tmp_path / "other.py",
+                   "/etc/passwd"):
+        with pytest.raises(PermissionError, match="does not let the submission read"):
+            hook("open", (str(hidden), "r", 0))
+    with pytest.raises(PermissionError, match="list"):
+        hook("os.listdir", (str(tmp_path),))

@@ -55,9 +55,17 @@ def _send(fd: int, payload: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _guard(allowed: tuple[str, ...], write_fd: int, dumps):
-    """The audit hook: a closure over the allowed roots and the channel."""
+def _guard(trusted: tuple[str, ...], stdlib: tuple[str, ...], write_fd: int, dumps):
+    """The audit hook: a closure over the readable roots and the channel.
+
+    `trusted` (the sandbox, the linked dependencies) is readable as a whole; `stdlib`
+    except its site-packages/dist-packages (a Python without a venv installs packages,
+    the reference among them, inside its standard library folder)."""
     realpath, fspath = os.path.realpath, os.fspath
+    installed = ("site-packages", "dist-packages")
+
+    def under(full: str, roots: tuple[str, ...]) -> bool:
+        return any(full == root or full.startswith(root + os.sep) for root in roots)
 
     def stop(reason: str) -> None:
         try:
@@ -72,8 +80,10 @@ def _guard(allowed: tuple[str, ...], write_fd: int, dumps):
             full = realpath(fspath(path) if not isinstance(path, bytes) else path.decode())
         except (TypeError, ValueError, UnicodeDecodeError):
             return False
-        return full in ("/dev/null", "/dev/urandom") or \
-            any(full == root or full.startswith(root + os.sep) for root in allowed)
+        if full in ("/dev/null", "/dev/urandom") or under(full, trusted):
+            return True
+        return under(full, stdlib) and not any(part in installed
+                                               for part in full.split(os.sep))
 
     def hook(event: str, args: tuple) -> None:
         if event == "open":
@@ -137,7 +147,7 @@ def main(argv: list[str]) -> int:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # MemoryError, not an OOM
     except (ImportError, ValueError, OSError):
         pass
-    sys.addaudithook(_guard((os.path.realpath(env), *stdlib, *targets), write_fd, wire.dumps))
+    sys.addaudithook(_guard((os.path.realpath(env), *targets), stdlib, write_fd, wire.dumps))
 
     student_root = os.path.join(env, "src") + os.sep
     for line in _read_lines(read_fd):
