@@ -220,3 +220,28 @@ def test_completed_workspace_runs_the_quick_milestones(completed_language, miles
     run = run_milestone(milestone, env, "--quick", "--output", str(tmp_path / "out"))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "PASSED" in run.stdout or "holds" in run.stdout, run.stdout[-3000:]
+
+
+def test_grading_from_a_process_that_imports_a_workspace(tmp_path, built):
+    """A student's kernel imports their workspace; run_test and grade() then compare with
+    the installed reference in a child process, never with the student's own code."""
+    folder = ws.init(tmp_path / "w", phases=(1,))
+    script = ("import sys, json; from tinytorch.course import grade; "
+              "from tinytorch.course.workspace import in_use; assert in_use() is not None; "
+              "r = [grade('03', p) for p in sys.argv[1:]]; "
+              "print(json.dumps([(x.score, x.max_score) for x in r]))")
+    run = subprocess.run([sys.executable, "-c", script, str(built["03", "instructor"]),
+                          str(built["03", "student"])], env=ws.environment(folder),
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (full, top), (stub, _) = json.loads(run.stdout)
+    assert full == top > 0 and stub == 0
+    env = dict(ws.environment(folder), **{ws.REFERENCE_ENV: "1"})
+    refused = subprocess.run([sys.executable, "-c", script, str(built["03", "student"])],
+                             env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode != 0 and "grading needs the reference" in refused.stderr
+    building = subprocess.run([sys.executable, "-c", "from tinytorch.course import "
+                               "build_notebook; build_notebook('03')"],
+                              env=ws.environment(folder), capture_output=True, text=True,
+                              check=False)
+    assert "notebooks are built from the installed library" in building.stderr

@@ -81,7 +81,8 @@ def _grade(args: argparse.Namespace) -> int:
         return _error("tito grade: give either a notebook/.py file or --workspace DIR")
     try:
         report = grade(args.module, args.submission, workspace_dir=args.workspace,
-                       timeout=args.timeout, seed=None if args.random_seed else args.seed)
+                       timeout=args.timeout, seed=None if args.random_seed else args.seed,
+                       tests=args.test)
     except (GradingError, KeyError, WorkspaceError) as exc:
         return _error(str(exc).strip("'\""))
     if args.json:
@@ -114,6 +115,8 @@ def register_grade(subparsers: argparse._SubParsersAction) -> None:
                         help="seed of the inputs the tests draw (default: a fixed one)")
     parser.add_argument("--random-seed", action="store_true",
                         help="draw a fresh seed (recorded in the report)")
+    parser.add_argument("--test", action="append", metavar="NAME",
+                        help="run only this test (repeatable)")
     parser.set_defaults(func=_grade)
 
 

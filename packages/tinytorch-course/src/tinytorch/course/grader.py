@@ -21,8 +21,11 @@ what the sandbox says, and the sandbox is only ever believed when it is wrong.
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 import types
@@ -338,6 +341,10 @@ def grade(module_id, path: str | os.PathLike | None = None, *, workspace_dir=Non
     if path is None and workspace_dir is None and cells is None:
         raise GradingError("tito grade: nothing to grade (give a notebook, a .py file or a "
                            "workspace)")
+    active = workspace.in_use()
+    if active is not None:  # this process imports a student's code: the reference is elsewhere
+        return _grade_with_the_reference(module, path, workspace_dir, cells, timeout, seed,
+                                         tests, active)
     if cells is None and path is not None:
         cells = read_cells(path)
     submission = str(path if path is not None else workspace_dir)
@@ -356,6 +363,31 @@ def grade(module_id, path: str | os.PathLike | None = None, *, workspace_dir=Non
     errors = [{"cell": n.unit, "error": n.message} for n in notes]
     return Report(module.id, module.stem, submission, sum(r.score for r in results),
                   sum(r.points for r in results), results, errors, "", seed)
+
+
+def _grade_with_the_reference(module: CourseModule, path, workspace_dir, cells, timeout,
+                              seed, tests, active: Path) -> Report:
+    """Grade in a child process that imports the installed library (the reference), for a
+    process, such as a student's notebook kernel, whose `tinytorch.core` is a workspace."""
+    if os.environ.get(workspace.REFERENCE_ENV):
+        raise GradingError(f"tito grade: tinytorch.core is the workspace {active}, not the "
+                           "installed library; grading needs the reference (unset PYTHONPATH "
+                           "or run `tito workspace deactivate`)")
+    with tempfile.TemporaryDirectory(prefix="tito-grade-") as folder:
+        if path is None and workspace_dir is None:  # a kernel's cells: write them as a .py
+            path = Path(folder) / f"{module.stem}.py"
+            path.write_text("".join(f"# %%\n{c.source}\n" for c in cells), encoding="utf-8")
+        command = [sys.executable, "-m", "tinytorch.core.cli", "grade", module.id]
+        command += ["--workspace", str(workspace_dir)] if path is None else [str(path)]
+        command += ["--json", "--seed", str(seed), "--timeout", str(timeout)]
+        for name in tests or []:
+            command += ["--test", name]
+        run = subprocess.run(command, capture_output=True, text=True, check=False,
+                             env=workspace.reference_environment())
+    if run.returncode not in (0, 1):
+        raise GradingError(f"tito grade (with the reference library) failed: "
+                           f"{(run.stderr or run.stdout).strip()[-1500:]}")
+    return Report.from_json(json.loads(run.stdout))
 
 
 def grade_namespace(module_id: str, name: str, namespace: dict) -> TestResult:

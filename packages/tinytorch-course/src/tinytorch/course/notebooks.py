@@ -33,6 +33,7 @@ from nbformat import v4
 from tinytorch.core.atomic import atomic_open
 
 from . import source as src
+from . import workspace
 from .__about__ import __version__
 from .grading import tests_for
 from .syllabus import MODULES, CourseModule, get, region_owner
@@ -179,6 +180,11 @@ def build_notebook(module_id, flavour: str = STUDENT,
                    curriculum: str | os.PathLike | None = None) -> nbformat.NotebookNode:
     """The notebook of one module (`flavour` "student" or "instructor")."""
     module = get(module_id)
+    active = workspace.in_use()
+    if active is not None:
+        raise BuildError(f"notebooks are built from the installed library, but this process "
+                         f"imports tinytorch.core from the workspace {active}: run "
+                         f"`{workspace.REFERENCE_ENV}=1 tito notebooks build ...`")
     if flavour not in (STUDENT, INSTRUCTOR):
         raise BuildError(f"notebook flavour must be {STUDENT!r} or {INSTRUCTOR!r}, got "
                          f"{flavour!r}")

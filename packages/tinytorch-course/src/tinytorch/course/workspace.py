@@ -43,6 +43,8 @@ from .syllabus import PHASES, CourseModule, region_owner
 PACKAGE_OF_PHASE = {1: ("core",), 2: ("core", "vision"), 3: ("core", "language"),
                     4: ("core", "perf", "mlops")}
 PTH_NAME = "00-tinytorch-workspace.pth"  # sorts before the installed packages' .pth files
+REFERENCE_ENV = "TINYTORCH_REFERENCE"  # set: an activated workspace is not put on sys.path
+MARKER = "workspace.txt"
 STUB_TAG = "is not written yet"
 
 
@@ -161,11 +163,32 @@ def init(directory: str | os.PathLike, phases=(1,), force: bool = False) -> Path
     if (directory / "src").exists():
         shutil.rmtree(directory / "src")
     write_packages(directory / "src", packages)
-    (directory / "workspace.txt").write_text(
+    (directory / MARKER).write_text(
         "TinyTorch student workspace\n"
         f"phases: {' '.join(str(int(p)) for p in phases)}\n"
         f"packages: {' '.join(packages)}\n", encoding="utf-8")
     return directory
+
+
+def in_use() -> Path | None:
+    """The workspace this process imports `tinytorch.core` from, if it is one."""
+    try:
+        root = package_root("core")
+    except WorkspaceError:
+        return None
+    folder = root.parents[2] if len(root.parents) > 2 else root
+    return folder if (folder / MARKER).is_file() else None
+
+
+def reference_environment() -> dict:
+    """os.environ for a process that imports the installed library, not a workspace."""
+    env = dict(os.environ, **{REFERENCE_ENV: "1"})
+    active = in_use()
+    if active is not None and env.get("PYTHONPATH"):
+        keep = [p for p in env["PYTHONPATH"].split(os.pathsep)
+                if p and not Path(p).resolve().is_relative_to(active.resolve())]
+        env["PYTHONPATH"] = os.pathsep.join(keep)
+    return env
 
 
 def source_dir(directory: str | os.PathLike) -> Path:
@@ -374,8 +397,10 @@ def activate(directory: str | os.PathLike, site_dir: str | os.PathLike | None = 
     folder = source_dir(directory)
     site_dir = Path(site_dir) if site_dir is not None else site_packages()
     pth = site_dir / PTH_NAME
-    # a .pth line that starts with `import` is executed at start-up: insert, not append
-    pth.write_text(f"import sys; sys.path.insert(0, {str(folder)!r})\n", encoding="utf-8")
+    # a .pth line that starts with `import` is executed at start-up: insert, not append;
+    # with $TINYTORCH_REFERENCE set (the grader's own process) the library is the installed one
+    pth.write_text(f"import os, sys; os.environ.get({REFERENCE_ENV!r}) or "
+                   f"sys.path.insert(0, {str(folder)!r})\n", encoding="utf-8")
     return pth
 
 
