@@ -7,7 +7,7 @@ import numpy as np
 from tinytorch.core import Tensor
 from tinytorch.core.memory import activation_bytes
 
-from . import check_close, check_equal, grading_test
+from . import as_numpy, check_close, check_equal, grading_test
 
 
 def _qkv(length=5, dim=4, seed=0, batch=(2,)):
@@ -121,3 +121,31 @@ def attention_memory_is_quadratic(student):
     assert saved[0] == 64 * 64 * 4, f"expected the 64x64 float32 probabilities (16384 bytes) " \
                                     f"to be saved, got {saved[0]} bytes"
     assert saved[1] == 4 * saved[0], f"doubling N should quadruple the saved bytes: {saved}"
+
+
+def _heads_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({"batch": st.integers(1, 3), "length": st.integers(1, 6),
+                                  "heads": st.sampled_from([1, 2, 4]),
+                                  "head_dim": st.integers(1, 4), "causal": st.booleans(),
+                                  "seed": h.cases.seeds(h)})
+
+
+@grading_test(points=1, cases=_heads_cases, examples=8)
+def multihead_attention_runs_on_your_attention(student, case):
+    """MultiheadAttention (provided) splits E into heads, runs your causal mask and fused
+    attention per head and merges them: equal to a numpy multi-head attention."""
+    heads, dim = case["heads"], case["heads"] * case["head_dim"]
+    layer = student.MultiheadAttention(dim, heads)
+    x = np.random.default_rng(case["seed"]).standard_normal(
+        (case["batch"], case["length"], dim)).astype(np.float32)
+    out = layer.self_attention(Tensor(x), is_causal=case["causal"])
+    w = as_numpy(layer.in_proj_weight).astype(np.float64)
+    q, k, v = np.split(x @ w.T, 3, axis=-1)
+    split = [t.reshape(*t.shape[:2], heads, -1).swapaxes(1, 2) for t in (q, k, v)]
+    causal = case["causal"]
+    mixed = _reference(*split, causal=causal).swapaxes(1, 2).reshape(x.shape)
+    proj = as_numpy(layer.out_proj.weight).astype(np.float64)
+    expected = mixed @ proj.T + as_numpy(layer.out_proj.bias)
+    check_close(out, expected, f"MultiheadAttention({dim}, {heads}) on ({case['batch']}, "
+                f"{case['length']}, {dim}), causal={causal}", rtol=1e-4, atol=1e-5)
