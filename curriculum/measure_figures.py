@@ -403,6 +403,31 @@ def attention_figures() -> dict:
                               "saved / (4 N^2 bytes)"], rows)]}
 
 
+@figure("14_transformers", package="tinytorch.language")
+def transformer_figures() -> dict:
+    from tinytorch.core import Tensor, manual_seed
+    from tinytorch.core.memory import activation_bytes
+    from tinytorch.core.nn import Sequential
+    from tinytorch.language.transformer import TransformerBlock
+
+    batch, length, d, heads = 8, 128, 128, 4
+    rows = []
+    for layers in (1, 2, 4, 8):
+        manual_seed(0)
+        model = Sequential(*(TransformerBlock(d, heads) for _ in range(layers)))
+        x = Tensor(np.random.default_rng(0).standard_normal((batch, length, d))
+                   .astype(np.float32), requires_grad=True)
+        saved = activation_bytes(model(x).sum(),
+                                 exclude=[p.data for p in model.parameters()] + [x.data])
+        weights = sum(p.data.nbytes for p in model.parameters())
+        rows.append([layers, mib(weights), mib(saved), mib(saved // layers)])
+    return {"tables": [table(f"Pre-norm TransformerBlocks (d={d}, {heads} heads, batch "
+                             f"{batch}, N={length}, float32): what training keeps for backward",
+                             ["layers", "weights", "saved for backward", "per layer"], rows,
+                             "Saved activations grow linearly with depth and, at this size, "
+                             "dwarf the weights.")]}
+
+
 @figure("15_generation", package="tinytorch.language")
 def generation_figures() -> dict:
     from tinytorch.language import KVCache
