@@ -9,11 +9,6 @@ from tinytorch.core import Tensor
 from . import as_numpy, check_close, grading_test
 
 
-def _table(rows=6, dim=3):
-    data = np.arange(rows * dim, dtype=np.float64).reshape(rows, dim) / 10
-    return Tensor(data, requires_grad=True)
-
-
 def _lookup_cases(h):
     st = h.st
     return st.fixed_dictionaries({
