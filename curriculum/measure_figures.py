@@ -403,6 +403,31 @@ def attention_figures() -> dict:
                               "saved / (4 N^2 bytes)"], rows)]}
 
 
+@figure("14_transformers", package="tinytorch.language")
+def transformer_figures() -> dict:
+    from tinytorch.core import Tensor, manual_seed
+    from tinytorch.core.memory import activation_bytes
+    from tinytorch.core.nn import Sequential
+    from tinytorch.language.transformer import TransformerBlock
+
+    batch, length, d, heads = 8, 128, 128, 4
+    rows = []
+    for layers in (1, 2, 4, 8):
+        manual_seed(0)
+        model = Sequential(*(TransformerBlock(d, heads) for _ in range(layers)))
+        x = Tensor(np.random.default_rng(0).standard_normal((batch, length, d))
+                   .astype(np.float32), requires_grad=True)
+        saved = activation_bytes(model(x).sum(),
+                                 exclude=[p.data for p in model.parameters()] + [x.data])
+        weights = sum(p.data.nbytes for p in model.parameters())
+        rows.append([layers, mib(weights), mib(saved), mib(saved // layers)])
+    return {"tables": [table(f"Pre-norm TransformerBlocks (d={d}, {heads} heads, batch "
+                             f"{batch}, N={length}, float32): what training keeps for backward",
+                             ["layers", "weights", "saved for backward", "per layer"], rows,
+                             "Saved activations grow linearly with depth and, at this size, "
+                             "dwarf the weights.")]}
+
+
 @figure("15_generation", package="tinytorch.language")
 def generation_figures() -> dict:
     from tinytorch.language import KVCache
@@ -529,7 +554,7 @@ def time_milestones(numbers: list[str], full: list[str]) -> dict:
 def render_block(entry: dict) -> str:
     if "skipped" in entry:
         return f"_Not measured: {entry['skipped']}._\n"
-    parts = []
+    parts = [f"_{entry['stale']}_"] if entry.get("stale") else []
     for t in entry["tables"]:
         lines = [f"**{t['title']}**", "", "| " + " | ".join(t["columns"]) + " |",
                  "|" + "|".join("---" for _ in t["columns"]) + "|"]
@@ -559,7 +584,8 @@ def render_pages(figures: dict) -> list[Path]:
         def fill(match):
             key = match.group(2)
             entry = figures["figures"].get(key, {"skipped": f"no figures named {key}"})
-            body = machine_line(figures["machine"]) + render_block(entry)
+            body = machine_line(entry.get("machine") or figures["machine"]) + \
+                render_block(entry)
             return match.group(1) + body + match.group(4)
 
         new = BLOCK.sub(fill, text)
@@ -584,6 +610,18 @@ def machine() -> dict:
             "load_average": round(os.getloadavg()[0], 1) if hasattr(os, "getloadavg") else None}
 
 
+def record(figures: dict, key: str, result: dict, now: dict) -> None:
+    """Store a measurement. One that could not be made (missing data or package) keeps the
+    last measured table, with a note saying why it was not re-measured."""
+    previous = figures["figures"].get(key, {})
+    if "skipped" in result and "tables" in previous:
+        previous["stale"] = (f"Not re-measured on {now['measured']}: {result['skipped']}; "
+                             "the table below is the last measurement.")
+        return
+    result["machine"] = now
+    figures["figures"][key] = result
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--render", action="store_true",
@@ -600,7 +638,12 @@ def main(argv=None) -> int:
         # figures not measured in this run (e.g. milestone times) keep their last values
         figures = json.loads(FIGURES_JSON.read_text()) if FIGURES_JSON.exists() \
             else {"figures": {}}
-        figures["machine"] = machine()
+        # each figure carries the machine it was measured on: a partial run (--only, a
+        # figure that cannot be measured) relabels only what it measured
+        for entry in figures["figures"].values():
+            if "tables" in entry and figures.get("machine"):
+                entry.setdefault("machine", figures["machine"])
+        now = figures["machine"] = machine()
         figures["command"] = "python curriculum/measure_figures.py"
         for key, (package, fn) in FIGURES.items():
             if args.only is not None and key not in args.only:
@@ -609,13 +652,13 @@ def main(argv=None) -> int:
             try:
                 __import__(package)
             except ImportError as exc:
-                figures["figures"][key] = {"skipped": f"{package} is not installed ({exc})"}
+                record(figures, key, {"skipped": f"{package} is not installed ({exc})"}, now)
                 print(f"{key}: skipped ({package} missing)")
                 continue
-            figures["figures"][key] = fn()
+            record(figures, key, fn(), now)
             print(f"{key}: measured in {time.perf_counter() - start:.1f} s")
         if args.milestones:
-            figures["figures"]["milestones"] = time_milestones(args.milestones, args.full)
+            record(figures, "milestones", time_milestones(args.milestones, args.full), now)
         atomic_write_text(FIGURES_JSON, json.dumps(figures, indent=2) + "\n")
     for page in render_pages(figures):
         print(f"updated {page.relative_to(ROOT)}")

@@ -6,12 +6,13 @@ import json
 import shutil
 from importlib import metadata
 
+import nbformat
 import pytest
 from conftest import READY
 
 from tinytorch.core.cli import main as core_main
 from tinytorch.core.cli.main import build_parser
-from tinytorch.course import cli
+from tinytorch.course import cli, grading
 
 
 def run(capsys, *argv):
@@ -20,7 +21,8 @@ def run(capsys, *argv):
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     for name, register in (("notebooks", cli.register_notebooks), ("grade", cli.register_grade),
-                           ("module", cli.register_module)):
+                           ("module", cli.register_module),
+                           ("workspace", cli.register_workspace)):
         if name not in sub.choices:
             register(sub)
     args = parser.parse_args(list(argv))
@@ -35,7 +37,7 @@ def test_entry_points_declared():
     except metadata.PackageNotFoundError:
         pytest.skip("tinytorch-course is not installed (running from the source tree)")
     names = {ep.name for ep in dist.entry_points if ep.group == "tinytorch.cli"}
-    assert names == {"notebooks", "grade", "module"}
+    assert names == {"notebooks", "grade", "module", "workspace"}
     code = core_main(["module", "list", "--json"])
     assert code == 0
 
@@ -82,13 +84,21 @@ def test_module_status_unlocks_phase_one(capsys, tmp_path, built):
     for module_id, stem in (("01", "01_setup"), ("02", "02_tensor"), ("03", "03_activations"),
                             ("04", "04_layers"), ("05", "05_networks")):
         shutil.copy(built[module_id, "instructor"], tmp_path / f"{stem}.ipynb")
-    shutil.copy(built["06", "student"], tmp_path / "06_autograd.ipynb")
+    shutil.copy(built["09", "student"], tmp_path / "09_dataloader.ipynb")  # untouched
+    notebook = nbformat.read(built["06", "student"], as_version=4)  # one exercise done
+    reference = nbformat.read(built["06", "instructor"], as_version=4)
+    for cell, solved in zip(notebook.cells, reference.cells):
+        if cell.metadata.nbgrader.get("grade_id") == "unbroadcast":
+            cell.source = solved.source
+    nbformat.write(notebook, tmp_path / "06_autograd.ipynb")
     code, out, _ = run(capsys, "module", "status", "--workspace", str(tmp_path), "--json")
     assert code == 0
     data = json.loads(out)
     states = {m["module"]: m["state"] for m in data["modules"]}
     assert [states[f"{n:02d}"] for n in range(1, 6)] == ["passed"] * 5
-    assert states["06"] == "in progress" and states["08"] == "not started"
+    tests_06 = len(grading.tests_for("06"))
+    assert states["06"] == f"in progress (1/{tests_06})"
+    assert states["08"] == "not started" and states["09"] == "not started"
     phases = {p["phase"]: p["unlocked"] for p in data["phases"]}
     assert phases[1] is True and phases[2] is False
     code, out, _ = run(capsys, "module", "status", "--workspace", str(tmp_path))

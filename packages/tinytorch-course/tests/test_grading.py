@@ -1,15 +1,22 @@
-"""The grader grades the student's code: stubs score 0, the reference scores full marks,
-one bug costs exactly the points of the tests it breaks, and imports of the reference
-earn nothing."""
+"""The grader grades the student: the stub scores 0, the reference full marks, one bug costs
+the points of the behaviours it breaks, and cheats (importing, wrapping, exec'ing the
+reference, patching the grader, forging the report, exiting early) earn nothing.
+
+Every submission here is graded the real way: exported into a sandbox workspace and run in
+a separate process, compared with the reference in this one."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import READY
 
+import tinytorch.core.ops.pointwise as reference_pointwise
 from tinytorch.course import get, grade, grading
 from tinytorch.course.grader import GradingError, read_cells
 
@@ -25,20 +32,19 @@ def test_every_module_is_ready():
 
 @pytest.mark.parametrize("module_id", READY)
 def test_stub_notebook_scores_zero_with_feedback(built, module_id):
-    report = grade(module_id, built[module_id, "student"], isolate=False)
-    assert report.cell_errors == [], "the stub notebook's cells must all run"
+    report = grade(module_id, built[module_id, "student"])
+    assert report.cell_errors == []
     assert report.max_score == grading.max_score(module_id) > 0
     assert report.score == 0
     for result in report.tests:
         assert not result.passed
-        assert "not written yet" in result.feedback or "you write this" in result.feedback, \
-            result.feedback
-        assert "Hint:" in result.feedback or "module" in result.feedback
+        assert "not written yet" in result.feedback, result.feedback
+        assert "Hint:" in result.feedback or "teaches it" in result.feedback
 
 
 @pytest.mark.parametrize("module_id", READY)
 def test_reference_notebook_scores_full_marks(built, module_id):
-    report = grade(module_id, built[module_id, "instructor"], isolate=False)
+    report = grade(module_id, built[module_id, "instructor"])
     assert report.cell_errors == []
     failed = {r.name: r.feedback for r in report.tests if not r.passed}
     assert failed == {}
@@ -46,14 +52,19 @@ def test_reference_notebook_scores_full_marks(built, module_id):
     assert report.passed
 
 
-def _with_bug(path, tmp_path, grade_id: str, old: str, new: str):
+def _edit(path, tmp_path, grade_id: str, old: str, new: str, name: str = "edited"):
     notebook = nbformat.read(path, as_version=4)
     cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id")
              == grade_id]
     assert len(cells) == 1 and cells[0].metadata.nbgrader.solution, grade_id
-    assert cells[0].source.count(old) == 1, (grade_id, old)
-    cells[0].source = cells[0].source.replace(old, new)
-    out = tmp_path / f"bug-{path.name}"
+    # edit the solution only (a hint above the region may quote the same code)
+    parts = re.split(r"(# BEGIN SOLUTION|# END SOLUTION)", cells[0].source)
+    inside = [i for i, part in enumerate(parts) if i >= 2 and parts[i - 1] == "# BEGIN SOLUTION"]
+    assert sum(parts[i].count(old) for i in inside) == 1, (grade_id, old)
+    for i in inside:
+        parts[i] = parts[i].replace(old, new)
+    cells[0].source = "".join(parts)
+    out = tmp_path / f"{name}-{path.name}"
     nbformat.write(notebook, out)
     return out
 
@@ -88,7 +99,8 @@ BUGS = [  # module, solution cell, code replaced, replacement, the tests that mu
      "grad_k = np.matmul(scaled, q)", {"attention_backward_matches_numeric"}),
     ("14", "TransformerBlock", "return x + self.dropout2(self._mlp(self.norm2(x)))",
      "return self.dropout2(self._mlp(self.norm2(x)))",
-     {"block_is_pre_norm_residual", "zero_sublayers_give_identity"}),
+     {"block_is_pre_norm_residual", "zero_sublayers_give_identity",
+      "causal_block_ignores_the_future"}),
     ("15", "_nucleus", "mass_before = np.cumsum(sorted_probs, axis=-1) - sorted_probs",
      "mass_before = np.cumsum(sorted_probs, axis=-1)", {"top_p_keeps_the_nucleus"}),
 ]
@@ -100,33 +112,209 @@ BUGS += [
     ("18", "activation_qparams", "zero_point = int(np.clip(round(-low / scale), 0, 255))",
      "zero_point = int(np.clip(round(low / scale), 0, 255))", {"activation_range_parameters"}),
 ]
+
+# the bugs the single fixed examples of the first grader missed
+RECURSIVE_TOPOLOGICAL_ORDER = """    order: list[Function] = []
+    visited = set()
+
+    def visit(node):
+        visited.add(node)
+        for parent in node.parents():
+            if parent not in visited:
+                visit(parent)
+        order.append(node)
+
+    visit(root)
+    order.reverse()
+    return order
+"""
+ITERATIVE = """    order: list[Function] = []
+    visited = {root}
+    stack = [(root, iter(root.parents()))]
+    while stack:
+        node, pending = stack[-1]
+        for parent in pending:
+            if parent not in visited:
+                visited.add(parent)
+                stack.append((parent, iter(parent.parents())))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    order.reverse()
+    return order
+"""
+BUGS += [
+    ("02", "matmul", "inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]",
+     "inner_b = b.shape[0]", {"matmul_values"}),
+    ("03", "Softmax", "shifted = a - a.max(axis=dim, keepdims=True)", "shifted = a",
+     {"softmax_is_stable"}),
+    ("06", "topological_order", ITERATIVE, RECURSIVE_TOPOLOGICAL_ORDER,
+     {"deep_graphs_do_not_recurse"}),
+    ("06", "unbroadcast", "grad = grad.sum(axis=tuple(range(extra)))", "grad = grad.sum(axis=0)",
+     {"unbroadcast_sums_stretched_dims", "backward_unbroadcasts_to_leaves"}),
+    ("13", "causal_mask", "rows = np.arange(query_len)[:, None] + offset",
+     "rows = np.arange(query_len)[:, None]", {"causal_mask_shape_and_offset"}),
+    # more single bugs per module: dtype drift, a missing stabiliser, a missing correction
+    ("03", "Sigmoid", "out = 0.5 * (np.tanh(0.5 * a) + 1)",
+     "out = (0.5 * (np.tanh(0.5 * a) + 1)).astype(np.float64)", {"sigmoid_values"}),
+    ("10", "CrossEntropy", "shifted = logits - logits.max(axis=1, keepdims=True)",
+     "shifted = logits", {"cross_entropy_is_stable"}),
+    ("08", "Adam", "step_size = lr / (1 - beta1**step)", "step_size = lr",
+     {"adam_first_step", "adam_three_steps", "adamw_decays_decoupled"}),
+]
 BUGS = [b for b in BUGS if b[0] in READY]
 
 
 @pytest.mark.parametrize(("module_id", "grade_id", "old", "new", "breaks"), BUGS,
-                         ids=[b[0] for b in BUGS])
+                         ids=[f"{b[0]}-{b[1]}-{i}" for i, b in enumerate(BUGS)])
 def test_one_bug_costs_exactly_its_tests(built, tmp_path, module_id, grade_id, old, new,
                                          breaks):
-    buggy = _with_bug(built[module_id, "instructor"], tmp_path, grade_id, old, new)
-    report = grade(module_id, buggy, isolate=False)
+    buggy = _edit(built[module_id, "instructor"], tmp_path, grade_id, old, new, "bug")
+    report = grade(module_id, buggy)
     failed = {r.name for r in report.tests if not r.passed}
-    assert failed == breaks
+    assert failed == breaks, {r.name: r.feedback for r in report.tests if not r.passed}
     lost = sum(t.points for t in grading.tests_for(module_id) if t.name in breaks)
     assert report.score == report.max_score - lost
     for result in report.tests:
         assert result.passed or result.feedback  # every failure says why
 
 
-def test_importing_the_reference_earns_nothing(built, tmp_path):
-    """A student who imports the library's ReLU/Sigmoid/... instead of writing them."""
-    notebook = nbformat.read(built["03", "student"], as_version=4)
-    notebook.cells.append(nbformat.v4.new_code_cell(
-        "from tinytorch.core.ops import ReLU, Sigmoid, Tanh, Softmax, softmax"))
-    cheat = tmp_path / "cheat.ipynb"
-    nbformat.write(notebook, cheat)
-    report = grade("03", cheat, isolate=False)
-    assert report.score == 0
-    assert all("not from your notebook" in r.feedback for r in report.tests)
+def test_property_feedback_names_a_small_failing_input(built, tmp_path):
+    """hypothesis shrinks the failure: the feedback shows a small batched right operand."""
+    buggy = _edit(built["02", "instructor"], tmp_path, "matmul",
+                  "inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]", "inner_b = b.shape[0]")
+    result = {r.name: r for r in grade("02", buggy).tests}["matmul_values"]
+    assert "smallest failing input found" in result.feedback
+    assert "not aligned" in result.feedback
+
+
+def test_the_seed_fixes_the_inputs(built, tmp_path):
+    buggy = _edit(built["06", "instructor"], tmp_path, "unbroadcast",
+                  "grad = grad.sum(axis=tuple(range(extra)))", "grad = grad.sum(axis=0)")
+    first, second = (grade("06", buggy, tests=["unbroadcast_sums_stretched_dims"], seed=5)
+                     for _ in range(2))
+    assert first.tests[0].feedback == second.tests[0].feedback != ""
+    assert first.seed == 5
+
+
+# ---------------------------------------------------------------- cheats
+
+
+RELU_FORWARD = "ctx.positive = a > 0\n        return np.maximum(a, 0, dtype=a.dtype)"
+
+
+def _cheat_relu(built, tmp_path, body: str, top: str = "", name: str = "cheat",
+                header: str = ""):
+    """The reference notebook of module 03 with ReLU.forward replaced by `body` (and `top`
+    put before the class, at module level; `header` replacing the class line)."""
+    notebook = nbformat.read(built["03", "instructor"], as_version=4)
+    cell = next(c for c in notebook.cells if c.metadata.nbgrader.get("grade_id") == "ReLU")
+    if header:
+        cell.source = cell.source.replace("class ReLU(Function):", header)
+    start = cell.source.index("        # BEGIN SOLUTION\n        ctx.positive")
+    end = cell.source.index("        # END SOLUTION", start)
+    cell.source = top + cell.source[:start] + body + cell.source[end:]
+    out = tmp_path / f"{name}.ipynb"
+    nbformat.write(notebook, out)
+    return out
+
+
+def _relu_only_fails(report, everything_else: bool = True):
+    results = {r.name: r for r in report.tests}
+    assert results["relu_forward"].score == 0, results["relu_forward"]
+    if everything_else:
+        others = {n: r.feedback for n, r in results.items() if n != "relu_forward" and
+                  not r.passed}
+        assert others == {}
+        assert report.score == report.max_score - results["relu_forward"].points
+    return results["relu_forward"].feedback
+
+
+CHEATS = {  # name: (forward body, module-level code, do the other tests still pass?)
+    "import": ("        return ReLU.forward(ctx, a)\n",
+               "from tinytorch.core.ops.pointwise import ReLU  # the installed reference?\n",
+               False),
+    "subclass": ("        return super().forward(ctx, a)\n",
+                 "import tinytorch.core.ops.pointwise as _reference\n", False,
+                 "class ReLU(_reference.ReLU):"),
+    "subclass_other_file": ("        return super().forward(ctx, a)\n",
+                            "from tinytorch.core.nn import activation as _layers\n", False,
+                            "class ReLU(_layers.ReLU):"),
+    "wrapper": ("        import tinytorch.core.ops as ops\n"
+                "        return ops.ReLU.forward(ctx, a)\n", "", True),
+    "exec_source": ("        import inspect, tinytorch.core.ops.pointwise as m\n"
+                    "        namespace = {'__name__': 'tinytorch.core.ops.copy',\n"
+                    "                     '__package__': 'tinytorch.core.ops'}\n"
+                    "        exec(inspect.getsource(m).replace('class ReLU', 'class _R'), "
+                    "namespace)\n"
+                    "        return namespace['_R'].forward(ctx, a)\n", "", True),
+    "exec_reference_file": ("        namespace = {}\n"
+                            "        exec(open(REFERENCE).read(), namespace)\n"
+                            "        return namespace['ReLU'].forward(ctx, a)\n",
+                            f"REFERENCE = {reference_pointwise.__file__!r}\n", True),
+    "patch_grader": ("        import tinytorch.course.grading as g\n"
+                     "        g.check_close = g.check_dtype = lambda *args, **kw: None\n"
+                     "        g.close_problem = lambda *args, **kw: ''\n"
+                     "        return a * 0\n", "", True),
+    "patch_grader_at_import": ("        return a * 0\n",
+                               "import tinytorch.course.grading as _g\n"
+                               "_g.check_close = _g.check_dtype = lambda *args, **kw: None\n",
+                               False),
+    "forge_report": ("        import json, os\n"
+                     "        forged = json.dumps({'id': 1, 'records': [], 'error': None, "
+                     "'passed': True, 'score': 10}) + '\\n'\n"
+                     "        for fd in range(3, 12):\n"
+                     "            try:\n"
+                     "                os.write(fd, forged.encode())\n"
+                     "            except OSError:\n"
+                     "                pass\n"
+                     "        return a * 0\n", "", True),
+    "write_report_file": ("        open('report.json', 'w').write('{\"score\": 10}')\n"
+                          "        return a * 0\n", "", True),
+    "sys_exit": ("        import sys\n        sys.exit(0)\n", "", True),
+    "os_exit": ("        import os\n        os._exit(0)\n", "", True),
+    "memory_bomb": ("        return np.ones(2**36, dtype=np.uint8) * a.sum()\n", "", True),
+    "subprocess": ("        import subprocess\n"
+                   "        subprocess.run(['true'])\n        return a * 0\n", "", True),
+}
+
+
+@pytest.mark.parametrize("cheat", sorted(CHEATS))
+def test_cheats_score_zero_on_what_they_cheat(built, tmp_path, cheat):
+    body, top, others_pass, *header = CHEATS[cheat]
+    report = grade("03", _cheat_relu(built, tmp_path, body, top, cheat, *header))
+    _relu_only_fails(report, others_pass)
+    assert report.score < report.max_score
+
+
+def test_an_infinite_loop_is_stopped_per_test(built, tmp_path):
+    looping = _cheat_relu(built, tmp_path, "        while True:\n            pass\n")
+    report = grade("03", looping, timeout=2)
+    feedback = _relu_only_fails(report)
+    assert "too long" in feedback
+
+
+def test_installed_tests_are_read_only_to_submissions(built, tmp_path):
+    target = grading.tests_for("03")[0].fn.__code__.co_filename
+    before = hashlib.sha256(Path(target).read_bytes()).hexdigest()
+    body = (f"        open({target!r}, 'w').write('# all tests pass')\n"
+            "        return a * 0\n")
+    report = grade("03", _cheat_relu(built, tmp_path, body))
+    feedback = _relu_only_fails(report)
+    assert "tried to write" in feedback
+    assert hashlib.sha256(Path(target).read_bytes()).hexdigest() == before
+
+
+def test_debug_prints_keep_full_marks(built, tmp_path):
+    noisy = _cheat_relu(built, tmp_path,
+                        "        print('debug: relu input', a.shape, a.dtype)\n"
+                        "        ctx.positive = a > 0\n"
+                        "        print('debug: positive', ctx.positive.sum())\n"
+                        "        return np.maximum(a, 0, dtype=a.dtype)\n",
+                        "print('debug: the ReLU cell ran')\n")
+    report = grade("03", noisy)
+    assert report.passed, [(r.name, r.feedback) for r in report.tests if not r.passed]
 
 
 def test_edited_test_cells_are_ignored(built, tmp_path):
@@ -137,7 +325,7 @@ def test_edited_test_cells_are_ignored(built, tmp_path):
             cell.source = "print('all tests passed')"
     tampered = tmp_path / "tampered.ipynb"
     nbformat.write(notebook, tampered)
-    report = grade("03", tampered, isolate=False)
+    report = grade("03", tampered)
     assert report.score == 0 and len(report.tests) == len(grading.tests_for("03"))
 
 
@@ -149,39 +337,21 @@ def test_python_file_submission(built, tmp_path):
     script = tmp_path / "01_setup.py"
     script.write_text("".join(f"# %%\n{source}\n" for source in cells))
     assert len(read_cells(script)) == len(cells)
-    report = grade("01", script, isolate=False)
+    report = grade("01", script)
     assert report.passed, [r.feedback for r in report.tests if not r.passed]
 
 
-def test_isolated_grading_in_a_subprocess(built):
-    report = grade("02", built["02", "instructor"])
-    assert report.passed and report.score == grading.max_score("02")
-    stub = grade("02", built["02", "student"])
-    assert stub.score == 0 and not stub.error
-
-
-def test_runaway_code_is_stopped(tmp_path):
-    script = tmp_path / "loop.py"
-    script.write_text("while True:\n    pass\n")
-    report = grade("01", script, timeout=3)
-    assert report.score == 0
-    assert "timed out" in report.error
-    assert all("timed out" in r.feedback for r in report.tests)
-
-
-def test_a_crashing_cell_does_not_stop_the_rest(built, tmp_path):
-    notebook = nbformat.read(built["01", "instructor"], as_version=4)
-    notebook.cells.insert(3, nbformat.v4.new_code_cell("1 / 0"))
-    path = tmp_path / "crash.ipynb"
-    nbformat.write(notebook, path)
-    report = grade("01", path, isolate=False)
-    assert report.passed
-    assert len(report.cell_errors) == 1 and "ZeroDivisionError" in \
-        report.cell_errors[0]["error"]
+def test_a_broken_cell_keeps_the_stub_and_says_why(built, tmp_path):
+    broken = _cheat_relu(built, tmp_path, "        return (\n")
+    report = grade("03", broken)
+    assert [e["cell"] for e in report.cell_errors] == ["ReLU"]
+    assert "not valid Python" in report.cell_errors[0]["error"]
+    feedback = _relu_only_fails(report)
+    assert "not written yet" in feedback
 
 
 def test_report_json_round_trip(built):
-    report = grade("01", built["01", "student"], isolate=False)
+    report = grade("01", built["01", "student"])
     data = json.loads(json.dumps(report.to_json()))
     assert data["score"] == 0 and data["passed"] is False
     assert {t["name"] for t in data["tests"]} == {t.name for t in grading.tests_for("01")}
@@ -200,3 +370,56 @@ def test_bad_submissions_are_refused(tmp_path):
         grade("01", broken)
     with pytest.raises(KeyError, match="unknown course module"):
         get("99")
+
+
+def test_autograded_cells_grade_the_notebooks_history(built):
+    """In a kernel (nbgrader autograde), run_test grades the cells IPython ran (`In`) in a
+    sandbox: the reference passes, the stub raises with the feedback."""
+    def history(path):
+        notebook = nbformat.read(path, as_version=4)
+        return [""] + [c.source for c in notebook.cells if c.cell_type == "code"]
+
+    grading.run_test("03", "relu_forward", {"In": history(built["03", "instructor"])})
+    with pytest.raises(AssertionError, match="ReLU.forward .* is not written yet"):
+        grading.run_test("03", "relu_forward", {"In": history(built["03", "student"])})
+    with pytest.raises(AssertionError, match="IPython's input history"):
+        grading.run_test("03", "relu_forward", {})
+
+
+def test_objects_that_equal_anything_earn_nothing(built, tmp_path):
+    """A bare `assert got == expected` in a test is recorded and compared with the
+    reference's values: an object whose __eq__ always says True does not pass it."""
+    notebook = nbformat.read(built["01", "instructor"], as_version=4)
+    cell = next(c for c in notebook.cells
+                if c.metadata.nbgrader.get("grade_id") == "result_dtype")
+    start = cell.source.index("    # BEGIN SOLUTION")
+    end = cell.source.index("    # END SOLUTION")
+    cell.source = (cell.source[:start] + "    class Anything:\n"
+                   "        def __eq__(self, other):\n            return True\n\n"
+                   "    return Anything()\n" + cell.source[end:])
+    cheat = tmp_path / "anything.ipynb"
+    nbformat.write(notebook, cheat)
+    results = {r.name: r for r in grade("01", cheat).tests}
+    assert not results["result_dtype_promotion"].passed
+    assert "should be 'float32'" in results["result_dtype_promotion"].feedback
+    assert not results["result_dtype_refuses_mixed_floats"].passed
+    assert results["manual_seed_resets_the_stream"].passed
+
+
+def test_sandbox_reads_only_the_sandbox_the_stdlib_and_its_dependencies(tmp_path):
+    """The audit hook's read rule, called directly: the installed packages inside a
+    standard library folder (a Python without a venv) are not readable."""
+    from tinytorch.course.worker import _guard
+
+    stdlib, env, numpy_dir = tmp_path / "lib" / "python3", tmp_path / "env", tmp_path / "np"
+    for folder in (stdlib / "site-packages" / "tinytorch", env, numpy_dir):
+        folder.mkdir(parents=True)
+    hook = _guard((str(env), str(numpy_dir)), (str(stdlib),), -1, lambda m: b"")
+    for readable in (stdlib / "json.py", env / "src" / "x.py", numpy_dir / "core.py"):
+        hook("open", (str(readable), "r", 0))
+    for hidden in (stdlib / "site-packages" / "tinytorch" / "core.py", tmp_path / "other.py",
+                   "/etc/passwd"):
+        with pytest.raises(PermissionError, match="does not let the submission read"):
+            hook("open", (str(hidden), "r", 0))
+    with pytest.raises(PermissionError, match="list"):
+        hook("os.listdir", (str(tmp_path),))

@@ -17,14 +17,17 @@ import argparse
 import json
 from pathlib import Path
 
+import nbformat
 from rich.console import Console
 from rich.table import Table
 
-from .grader import GradingError, grade, report_table
+from . import workspace as ws
+from .grader import DEFAULT_SEED, DEFAULT_TIMEOUT, GradingError, grade, report_table
 from .grading import max_score, tests_for
 from .notebooks import INSTRUCTOR, STUDENT, BuildError, build_all
 from .progress import phase_rows, workspace_status
 from .syllabus import MODULES, PHASES, get
+from .workspace import WorkspaceError
 
 
 def _error(message: str) -> int:
@@ -74,9 +77,13 @@ def register_notebooks(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    if (args.submission is None) == (args.workspace is None):
+        return _error("tito grade: give either a notebook/.py file or --workspace DIR")
     try:
-        report = grade(args.module, args.submission, timeout=args.timeout)
-    except (GradingError, KeyError) as exc:
+        report = grade(args.module, args.submission, workspace_dir=args.workspace,
+                       timeout=args.timeout, seed=None if args.random_seed else args.seed,
+                       tests=args.test)
+    except (GradingError, KeyError, WorkspaceError) as exc:
         return _error(str(exc).strip("'\""))
     if args.json:
         print(json.dumps(report.to_json(), indent=2))
@@ -96,10 +103,20 @@ def register_grade(subparsers: argparse._SubParsersAction) -> None:
         "grade", help="run a student's notebook and grade it with the module's tests",
         allow_abbrev=False)
     parser.add_argument("module", help="module number or name, e.g. 03 or activations")
-    parser.add_argument("submission", help="the student's .ipynb notebook or .py file")
+    parser.add_argument("submission", nargs="?",
+                        help="the student's .ipynb notebook or .py file")
+    parser.add_argument("--workspace", metavar="DIR",
+                        help="grade a student workspace's files instead (tito workspace init)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="seconds before the student's code is stopped (default 300)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                        help="seconds one call into the student's code may take before it is "
+                             f"stopped (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help="seed of the inputs the tests draw (default: a fixed one)")
+    parser.add_argument("--random-seed", action="store_true",
+                        help="draw a fresh seed (recorded in the report)")
+    parser.add_argument("--test", action="append", metavar="NAME",
+                        help="run only this test (repeatable)")
     parser.set_defaults(func=_grade)
 
 
@@ -166,7 +183,7 @@ def _status(args: argparse.Namespace) -> int:
     colours = {"passed": "green", "in progress": "yellow"}
     for s in statuses:
         state = s.state
-        colour = colours.get(state, "dim")
+        colour = colours.get(state.split(" (")[0], "dim")
         score = f"{s.report.score}/{s.report.max_score}" if s.report else "-"
         table.add_row(s.module.id, s.module.title, f"[{colour}]{state}", score,
                       str(s.submission or "-"))
@@ -188,11 +205,123 @@ def register_module(subparsers: argparse._SubParsersAction) -> None:
     status = actions.add_parser("status", help="grade a workspace's notebooks: which modules "
                                                "pass, which milestones are unlocked",
                                 allow_abbrev=False)
-    status.add_argument("--workspace", default=".", help="folder holding NN_name.ipynb "
-                                                         "notebooks (default: here)")
+    status.add_argument("--workspace", default=".",
+                        help="a student workspace (tito workspace init) or a folder holding "
+                             "NN_name.ipynb notebooks (default: here)")
     status.add_argument("--json", action="store_true")
-    status.add_argument("--timeout", type=float, default=300.0)
+    status.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
     status.set_defaults(func=_status)
 
 
-__all__ = ["register_grade", "register_module", "register_notebooks", "PHASES", "get"]
+# ---------------------------------------------------------------- tito workspace
+
+
+def _ws_init(args: argparse.Namespace) -> int:
+    try:
+        folder = ws.init(args.directory, args.phases, force=args.force)
+        pth = ws.activate(folder) if args.activate else None
+    except (WorkspaceError, OSError) as exc:
+        return _error(f"tito workspace init: {exc}")
+    console = Console()
+    stubs = ws.unwritten(folder)
+    console.print(f"[green]workspace[/] {folder}: packages "
+                  f"{', '.join(ws.packages_for(args.phases))}, {len(stubs)} exercises to write")
+    if pth is not None:
+        console.print(f"activated: {pth} puts {folder / 'src'} first on sys.path")
+    else:
+        console.print(f"use it: tito workspace activate {folder}  (or PYTHONPATH="
+                      f"{folder / 'src'} for one command)")
+    return 0
+
+
+def _ws_export(args: argparse.Namespace) -> int:
+    try:
+        module = get(args.module) if args.module else _module_of(Path(args.notebook))
+        notes = ws.export_notebook(args.directory, module, args.notebook)
+    except (WorkspaceError, GradingError, KeyError) as exc:
+        return _error(f"tito workspace export: {str(exc).strip(chr(39))}")
+    for note in notes:
+        Console(stderr=True).print(f"[yellow]{note.unit}:[/] {note.message}", highlight=False)
+    Console().print(f"exported {args.notebook} ({module.stem}) into {args.directory}")
+    return 1 if notes else 0
+
+
+def _module_of(path: Path):
+    try:
+        meta = nbformat.read(path, as_version=4).metadata.get("tinytorch", {})
+    except Exception:  # noqa: BLE001 - a .py file or an unreadable notebook: use the name
+        meta = {}
+    return get(meta.get("module") or path.stem.split("_")[0])
+
+
+def _ws_activate(args: argparse.Namespace) -> int:
+    try:
+        pth = ws.activate(args.directory)
+    except (WorkspaceError, OSError) as exc:
+        return _error(f"tito workspace activate: {exc}")
+    Console().print(f"activated {args.directory}: {pth}")
+    return 0
+
+
+def _ws_deactivate(args: argparse.Namespace) -> int:
+    removed = ws.deactivate()
+    Console().print("deactivated" if removed else "no workspace was active")
+    return 0
+
+
+def _ws_status(args: argparse.Namespace) -> int:
+    try:
+        stubs = ws.unwritten(args.directory)
+    except WorkspaceError as exc:
+        return _error(f"tito workspace status: {exc}")
+    if args.json:
+        print(json.dumps({"workspace": str(args.directory),
+                          "unwritten": [vars(s) for s in stubs]}, indent=2))
+        return 0
+    table = Table(title=f"Exercises still to write in {args.directory}", title_justify="left")
+    for column in ("module", "function", "file", "line"):
+        table.add_column(column)
+    for s in stubs:
+        table.add_row(s.course_module, s.qualname, s.module.replace(".", "/") + ".py",
+                      str(s.line))
+    Console().print(table if stubs else "[green]every exercise of the workspace is written")
+    return 0
+
+
+def register_workspace(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("workspace", help="the student's own copy of TinyTorch",
+                                   allow_abbrev=False)
+    actions = parser.add_subparsers(dest="workspace_command",
+                                    metavar="{init,export,activate,deactivate,status}")
+    actions.required = True
+    init = actions.add_parser("init", help="copy the phases' packages with every exercise "
+                                           "stubbed", allow_abbrev=False)
+    init.add_argument("directory")
+    init.add_argument("--phases", type=int, nargs="+", default=[1], metavar="N",
+                      help="phases 1-4 (default 1); a phase brings the packages it needs")
+    init.add_argument("--force", action="store_true", help="overwrite an existing workspace")
+    init.add_argument("--activate", action="store_true",
+                      help="also make this environment import the workspace's code")
+    init.set_defaults(func=_ws_init)
+    export = actions.add_parser("export", help="copy a notebook's solution cells into the "
+                                               "workspace's files", allow_abbrev=False)
+    export.add_argument("directory")
+    export.add_argument("notebook")
+    export.add_argument("--module", help="the course module (default: from the notebook)")
+    export.set_defaults(func=_ws_export)
+    activate = actions.add_parser("activate", help="import the workspace's code in this "
+                                                   "environment", allow_abbrev=False)
+    activate.add_argument("directory")
+    activate.set_defaults(func=_ws_activate)
+    deactivate = actions.add_parser("deactivate", help="import the installed library again",
+                                    allow_abbrev=False)
+    deactivate.set_defaults(func=_ws_deactivate)
+    status = actions.add_parser("status", help="the exercises still to write",
+                                allow_abbrev=False)
+    status.add_argument("directory")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_ws_status)
+
+
+__all__ = ["register_grade", "register_module", "register_notebooks", "register_workspace",
+           "PHASES", "get"]

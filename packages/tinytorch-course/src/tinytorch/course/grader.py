@@ -1,50 +1,56 @@
-"""Autograding: run the student's code, then the module's tests against *its* definitions.
+"""Autograding: the submission runs in a sandbox; this process compares it with the reference.
 
 What it teaches: how to grade code without trusting it.
-1. Read the student's cells: a notebook's code cells (or a .py file, split at `# %%`).
-   The autograded test cells are left out: the grader runs its own copy of the tests,
-   so a student who edits or deletes a test cell changes nothing.
-2. Execute the cells, in order, in a fresh namespace whose `__name__` is "__student__",
-   in a separate Python process with a time limit (an infinite loop or a crash in
-   student code cannot take the grader down). A cell that raises is recorded and the
-   next cell still runs, as in a notebook where the student skipped a broken cell.
-3. Run each registered test with a `Student` view of that namespace; a test passes if it
-   returns and fails with the assertion message (or exception) as feedback.
+1. Read the submission: a notebook's solution cells (or a .py file's `# %%` chunks), or a
+   whole student workspace. Test cells are never read: the tests are the grader's own.
+2. Build a sandbox folder from it (sandbox.py): the student's framework with no reference
+   code in it, and start one process there. This process never executes submission code:
+   it never imports the student's files, never unpickles what the sandbox sends.
+3. For every grading test, draw inputs with hypothesis (seeded: the same seed grades the
+   same way), run the test on the reference here and in the sandbox on the student's
+   framework, and compare what the two runs recorded (grading/__init__.py). A mismatch is
+   shrunk by hypothesis to a small input, which is the feedback.
+4. A process that exits, loops past the time limit or breaks a sandbox rule (writing a
+   file, starting a process) is killed: the test it was running fails with the reason,
+   and the next test gets a fresh process.
 
-Systems lesson: process isolation costs ~0.5 s per notebook (a fresh interpreter imports
-numpy and tinytorch again); that buys a clean namespace, a hard timeout and a grader that
-survives anything the student's code does.
+Systems lesson: the reference run and the comparison happen where the student's code is
+not, so patching the tests, the checks or the report inside the submission changes only
+what the sandbox says, and the sandbox is only ever believed when it is wrong.
 """
 
 from __future__ import annotations
 
-import builtins
-import codeop
-import contextlib
-import io
 import json
-import linecache
 import os
-import signal
+import random
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
-from .grading import Student, tests_for
-from .syllabus import get
+from . import sandbox as sb
+from . import workspace
+from .grading import (
+    GradingTest,
+    GradingTestBugError,
+    Student,
+    close_problem,
+    describe,
+    run_recorded,
+    tests_for,
+)
+from .syllabus import CourseModule, get
 
-STUDENT_MODULE = "__student__"
 TEST_CELL_MARK = "from tinytorch.course.grading import run_test"
-DEFAULT_TIMEOUT = 300.0
-TEST_TIMEOUT = 60.0
-_OUTPUT_LIMIT = 4000
+DEFAULT_TIMEOUT = 30.0  # seconds per call into the sandbox
+DEFAULT_SEED = 20240601
 
 
 class GradingError(Exception):
@@ -55,6 +61,7 @@ class GradingError(Exception):
 class Cell:
     index: int
     source: str
+    grade_id: str | None = None
 
 
 @dataclass
@@ -77,7 +84,8 @@ class Report:
     max_score: int
     tests: list[TestResult] = field(default_factory=list)
     cell_errors: list[dict] = field(default_factory=list)
-    error: str = ""  # the whole run failed (timeout, crash)
+    error: str = ""  # the whole run failed
+    seed: int = DEFAULT_SEED
 
     @property
     def passed(self) -> bool:
@@ -117,8 +125,13 @@ def read_cells(path: str | os.PathLike) -> list[Cell]:
         except Exception as exc:  # nbformat raises several kinds on bad input
             raise GradingError(f"tito grade: {path} is not a readable Jupyter notebook: "
                                f"{type(exc).__name__}: {exc}") from None
-        return [Cell(i, c.source) for i, c in enumerate(notebook.cells)
-                if c.cell_type == "code" and not is_test_cell(c)]
+        cells = []
+        for i, c in enumerate(notebook.cells):
+            if c.cell_type != "code" or is_test_cell(c):
+                continue
+            grade_id = c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            cells.append(Cell(i, c.source, grade_id))
+        return cells
     if path.suffix == ".py":
         text = path.read_text(encoding="utf-8")
         chunks, current = [], []
@@ -133,164 +146,265 @@ def read_cells(path: str | os.PathLike) -> list[Cell]:
     raise GradingError(f"tito grade: expected a .ipynb notebook or a .py file, got {path}")
 
 
-# ---------------------------------------------------------------- running (in the worker)
+# ---------------------------------------------------------------- comparing two runs
 
 
-def _strip_magics(source: str) -> str:
-    """IPython-only lines (`%matplotlib`, `!pip`) mean nothing to plain Python."""
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                     for line in source.splitlines())
+def _equal(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and \
+            a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_equal, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
 
 
-def execute_cells(cells: list[Cell]) -> tuple[dict, list[dict], str]:
-    """Run the cells in a fresh namespace; return (namespace, cell errors, their output)."""
-    # a real module object in sys.modules, as Jupyter's __main__ is: dataclasses, pickle
-    # and typing look a class's module up there
-    module = types.ModuleType(STUDENT_MODULE)
-    module.__dict__["__builtins__"] = builtins
-    sys.modules[STUDENT_MODULE] = module
-    namespace = module.__dict__
-    compiler = codeop.Compile()  # remembers __future__ imports across cells, like Jupyter
-    errors, output = [], io.StringIO()
-    for cell in cells:
-        filename = f"<cell {cell.index}>"
-        code_text = _strip_magics(cell.source)
-        linecache.cache[filename] = (len(code_text), None, code_text.splitlines(True),
-                                     filename)
-        try:
-            with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-                exec(compiler(code_text, filename, "exec"), namespace)
-        except BaseException as exc:  # the student's code may raise anything
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            errors.append({"cell": cell.index, "error": _describe(exc)})
-    return namespace, errors, output.getvalue()[-_OUTPUT_LIMIT:]
+def _similar(got, expected) -> bool:
+    """Equal, with float tolerance (a correct solution may round differently)."""
+    if isinstance(expected, (float, np.floating)) and not isinstance(expected, bool):
+        return isinstance(got, (int, float, np.number)) and not isinstance(got, bool) and \
+            bool(np.isclose(got, expected, rtol=1e-5, atol=1e-8))
+    if isinstance(expected, np.ndarray) and expected.dtype.kind == "f":
+        return isinstance(got, np.ndarray) and got.shape == expected.shape and \
+            bool(np.allclose(got, expected, rtol=1e-5, atol=1e-8))
+    if isinstance(expected, (list, tuple)) and isinstance(got, (list, tuple)):
+        return type(got) is type(expected) and len(got) == len(expected) and \
+            all(map(_similar, got, expected))
+    return _equal(got, expected)
 
 
-class _TestTimeoutError(Exception):
+def _assert_problem(got, expected, what: str) -> str:
+    """A recorded assert: it must hold, and each side the reference could send must match."""
+    if not (isinstance(got, list) and len(got) == 3):
+        return f"assert {what}: the submission's process sent a malformed record"
+    if got[2] is not True:
+        return f"assert {what} does not hold"
+    for side, mine, theirs in (("left", got[0], expected[0]), ("right", got[1], expected[1])):
+        if theirs is not None and not _similar(mine, theirs):
+            return f"assert {what}: the {side} side should be {theirs!r}, got {mine!r}"
+    return ""
+
+
+def compare(reference: list[list], response: dict) -> str:
+    """'' when the sandbox's records match the reference's, else the first difference."""
+    records = response.get("records")
+    error = response.get("error")
+    if not isinstance(records, list):
+        return "the submission's process sent no records"
+    for i, (kind, what, expected, options) in enumerate(reference):
+        if i >= len(records):
+            return error or f"{what}: the test stopped before checking this"
+        got = records[i]
+        if not (isinstance(got, list) and len(got) == 4):
+            return f"{what}: the submission's process sent a malformed record"
+        if got[0] != kind or got[1] != what:
+            return error or f"{what}: the submission's run checked {got[1]!r} here instead"
+        value = got[2]
+        if kind == "close":
+            if isinstance(value, str):
+                return f"{what}: {value}"
+            problem = close_problem(value, expected, what, options["rtol"], options["atol"])
+            if problem:
+                return problem
+        elif kind == "equal":
+            if not _equal(value, expected):
+                return f"{what}: expected {expected!r}, got {value!r}"
+        elif kind == "assert":
+            problem = _assert_problem(value, expected, what)
+            if problem:
+                return error or problem
+        elif kind == "raises":
+            if not (isinstance(value, list) and len(value) == 2
+                    and value[0] == expected[0] and isinstance(value[1], str)):
+                return f"{what}: expected {expected[0]}, got {value!r}"
+            missing = [f for f in options["fragments"] if f not in value[1]]
+            if missing:
+                return (f"{what}: raised {expected[0]} as expected, but its message "
+                        f"{value[1]!r} does not mention {missing}")
+    if len(records) > len(reference):
+        return "the submission's run recorded checks the test does not make (a forged report?)"
+    return error or ""
+
+
+# ---------------------------------------------------------------- running one test
+
+
+class _MismatchError(AssertionError):
     pass
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    if not hasattr(signal, "SIGALRM"):  # Windows: the process-wide timeout still applies
-        yield
-        return
+def _strategies():
+    from hypothesis import strategies
+    from hypothesis.extra import numpy as hnp
 
-    def expire(signum, frame):
-        raise _TestTimeoutError(f"took longer than {seconds:.0f} s (an infinite loop?)")
+    from .grading import cases
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    return types.SimpleNamespace(st=strategies, hnp=hnp, cases=cases)
 
 
-def run_tests(module_id: str, namespace: dict, test_timeout: float = TEST_TIMEOUT
-              ) -> list[TestResult]:
-    student = Student(namespace)
-    results = []
-    for test in tests_for(module_id):
-        start = time.perf_counter()
+def run_grading_test(test: GradingTest, module: CourseModule, box: sb.Sandbox, seed: int,
+                     timeout: float, examples: int | None = None) -> TestResult:
+    units = {u.name: u.module for u in module.units}
+    reference = Student(units)
+    state: dict[str, str] = {}
+    start = time.perf_counter()
+    budget = max(4 * timeout, 60.0)  # seconds for all of one test's examples
+
+    def pair(case) -> str:
+        ref_records, ref_error = run_recorded(test, reference, case, seed)
+        if ref_error is not None:
+            raise GradingTestBugError(f"grading test {test.name} fails on the reference library "
+                                 f"for input {case!r}: {describe(ref_error)}")
+        if "stop" in state:  # the sandbox died or the function is a stub: do not retry
+            return state["stop"]
+        if time.perf_counter() - start > budget:
+            state["stop"] = (f"stopped: the test's calls into the submission took more than "
+                             f"{budget:g} s in total (is the code very slow?)")
+            return state["stop"]
+        request = {"file": test.file, "test": test.name, "units": units, "case": case,
+                   "seed": seed}
         try:
-            with contextlib.redirect_stdout(io.StringIO()), _time_limit(test_timeout):
-                test.fn(student)
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            feedback = _describe(exc)
-            results.append(TestResult(test.name, test.description, test.points, 0, False,
-                                      feedback, time.perf_counter() - start))
-            continue
-        results.append(TestResult(test.name, test.description, test.points, test.points,
-                                  True, "", time.perf_counter() - start))
-    return results
+            response = box.call(request, timeout)
+        except sb.SandboxDiedError as exc:
+            state["stop"] = str(exc)
+            return state["stop"]
+        problem = compare(ref_records, response)
+        if problem and response.get("error_type") in ("NotImplementedError", "NotDefinedError"):
+            state["stop"] = problem
+        return problem
+
+    try:
+        if test.cases is None:
+            problem = pair(None)
+        else:
+            problem = _search(test, pair, seed, examples or test.examples)
+    except GradingTestBugError as exc:
+        problem = f"grading error (not your fault): {exc}"
+    seconds = time.perf_counter() - start
+    problem = workspace.explain_stub(problem)
+    if problem:
+        return TestResult(test.name, test.description, test.points, 0, False, problem, seconds)
+    return TestResult(test.name, test.description, test.points, test.points, True, "", seconds)
 
 
-def _describe(exc: BaseException) -> str:
-    """`Type: message`, plus where in the student's code it happened."""
-    if isinstance(exc, AssertionError) and str(exc):
-        text = str(exc)
-    else:
-        text = f"{type(exc).__name__}: {exc}"
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if f.filename.startswith("<cell ")]
-    if frames:
-        frame = frames[-1]
-        where = f"{frame.filename[1:-1]}, line {frame.lineno}, in {frame.name}"
-        line = (frame.line or "").strip()
-        if isinstance(exc, NotImplementedError) and line.startswith("raise NotImplementedError"):
-            line = ""  # the stub itself: its message is already the feedback
-        text += f"\n  at {where}" + (f": {line}" if line else "")
-    return text
+def _search(test: GradingTest, pair, seed: int, examples: int) -> str:
+    """Run `pair` on hypothesis-drawn cases; '' or the feedback for the smallest failure."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as hypothesis_seed
 
+    failures: list[tuple[str, object]] = []
 
-def grade_cells(module_id: str, cells: list[Cell], submission: str = "",
-                test_timeout: float = TEST_TIMEOUT) -> Report:
-    """Execute `cells` and run the module's tests in this process (what the worker does)."""
-    module = get(module_id)
-    namespace, errors, _ = execute_cells(cells)
-    results = run_tests(module.id, namespace, test_timeout)
-    return Report(module.id, module.stem, submission, sum(r.score for r in results),
-                  sum(r.points for r in results), results, errors)
+    @hypothesis_seed(seed)
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
+              phases=(Phase.explicit, Phase.generate, Phase.shrink), print_blob=False,
+              report_multiple_bugs=False)
+    @given(test.cases(_strategies()))
+    def prop(case):
+        problem = pair(case)
+        if problem:
+            failures.append((problem, case))
+            raise _MismatchError(problem)
+
+    try:
+        prop()
+    except _MismatchError:
+        problem, case = failures[-1]
+        return f"{problem}\n  (smallest failing input found: {case!r})"
+    except GradingTestBugError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - hypothesis' own errors (Flaky, ...)
+        if failures:
+            return failures[-1][0]
+        return f"{type(exc).__name__}: {exc}"
+    return ""
 
 
 # ---------------------------------------------------------------- the public entry point
 
 
-def grade(module_id, path: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT,
-          isolate: bool = True) -> Report:
-    """Grade the notebook or .py file at `path` for course module `module_id`.
+def grade(module_id, path: str | os.PathLike | None = None, *, workspace_dir=None,
+          timeout: float = DEFAULT_TIMEOUT, seed: int | None = DEFAULT_SEED,
+          tests: list[str] | None = None, cells: list[Cell] | None = None) -> Report:
+    """Grade a notebook or .py file at `path` (or a student workspace) for `module_id`.
 
-    With `isolate` (the default) the student's code runs in a child process that is
-    killed after `timeout` seconds; without it, in this process (faster, for tests).
-    """
+    `seed` fixes the inputs (None: a fresh random seed, recorded in the report);
+    `timeout` is the time limit of one call into the sandbox."""
     module = get(module_id)
-    tests = tests_for(module.id)
-    if not tests:
+    chosen = tests_for(module.id)
+    if not chosen:
         raise GradingError(f"tito grade: module {module.stem} has no grading tests yet")
-    cells = read_cells(path)
-    submission = str(path)
-    if not isolate:
-        return grade_cells(module.id, cells, submission)
+    if tests is not None:
+        chosen = [t for t in chosen if t.name in tests]
+    seed = random.randrange(2**31) if seed is None else int(seed)
+    if path is None and workspace_dir is None and cells is None:
+        raise GradingError("tito grade: nothing to grade (give a notebook, a .py file or a "
+                           "workspace)")
+    active = workspace.in_use()
+    if active is not None:  # this process imports a student's code: the reference is elsewhere
+        return _grade_with_the_reference(module, path, workspace_dir, cells, timeout, seed,
+                                         tests, active)
+    if cells is None and path is not None:
+        cells = read_cells(path)
+    submission = str(path if path is not None else workspace_dir)
     with tempfile.TemporaryDirectory(prefix="tito-grade-") as folder:
-        cells_file, out_file = Path(folder) / "cells.json", Path(folder) / "report.json"
-        cells_file.write_text(json.dumps([asdict(c) for c in cells]), encoding="utf-8")
-        command = [sys.executable, "-m", "tinytorch.course.worker", module.id,
-                   str(cells_file), str(out_file), submission]
+        env = Path(folder)
+        if workspace_dir is not None:
+            notes = sb.build(env, module, student_src=workspace.source_dir(workspace_dir))
+        else:
+            codes = workspace.solution_cells_of(cells or [], module)
+            notes = sb.build(env, module, codes)
+        box = sb.Sandbox(env)
         try:
-            run = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                 check=False, cwd=folder, env=_child_environment())
-        except subprocess.TimeoutExpired:
-            return _failed_report(module.id, submission,
-                                  f"grading timed out after {timeout:.0f} s: does a cell or "
-                                  "a function loop forever?")
-        if run.returncode != 0 or not out_file.is_file():
-            tail = (run.stderr or run.stdout).strip()[-2000:]
-            return _failed_report(module.id, submission,
-                                  f"the grading process failed (exit code {run.returncode}):"
-                                  f"\n{tail}")
-        return Report.from_json(json.loads(out_file.read_text(encoding="utf-8")))
+            results = [run_grading_test(t, module, box, seed, timeout) for t in chosen]
+        finally:
+            box.close()
+    errors = [{"cell": n.unit, "error": n.message} for n in notes]
+    return Report(module.id, module.stem, submission, sum(r.score for r in results),
+                  sum(r.points for r in results), results, errors, "", seed)
 
 
-def _child_environment() -> dict:
-    """This process's environment, with its import path made absolute for the child (which
-    runs in a temporary folder), so it grades against exactly the packages we import."""
-    env = dict(os.environ)
-    paths = [str(Path(p).resolve()) for p in sys.path if p and Path(p).is_dir()]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    return env
+def _grade_with_the_reference(module: CourseModule, path, workspace_dir, cells, timeout,
+                              seed, tests, active: Path) -> Report:
+    """Grade in a child process that imports the installed library (the reference), for a
+    process, such as a student's notebook kernel, whose `tinytorch.core` is a workspace."""
+    if os.environ.get(workspace.REFERENCE_ENV):
+        raise GradingError(f"tito grade: tinytorch.core is the workspace {active}, not the "
+                           "installed library; grading needs the reference (unset PYTHONPATH "
+                           "or run `tito workspace deactivate`)")
+    with tempfile.TemporaryDirectory(prefix="tito-grade-") as folder:
+        if path is None and workspace_dir is None:  # a kernel's cells: write them as a .py
+            path = Path(folder) / f"{module.stem}.py"
+            path.write_text("".join(f"# %%\n{c.source}\n" for c in cells), encoding="utf-8")
+        command = [sys.executable, "-m", "tinytorch.core.cli", "grade", module.id]
+        command += ["--workspace", str(workspace_dir)] if path is None else [str(path)]
+        command += ["--json", "--seed", str(seed), "--timeout", str(timeout)]
+        for name in tests or []:
+            command += ["--test", name]
+        run = subprocess.run(command, capture_output=True, text=True, check=False,
+                             env=workspace.reference_environment())
+    if run.returncode not in (0, 1):
+        raise GradingError(f"tito grade (with the reference library) failed: "
+                           f"{(run.stderr or run.stdout).strip()[-1500:]}")
+    return Report.from_json(json.loads(run.stdout))
 
 
-def _failed_report(module_id: str, submission: str, error: str) -> Report:
-    module = get(module_id)
-    tests = [TestResult(t.name, t.description, t.points, 0, False, error)
-             for t in tests_for(module.id)]
-    return Report(module.id, module.stem, submission, 0, sum(t.points for t in tests), tests,
-                  [], error)
+def grade_namespace(module_id: str, name: str, namespace: dict) -> TestResult:
+    """One test for a notebook kernel (nbgrader's autograded cells): the cells come from
+    IPython's input history `In`, so the test grades what the notebook ran."""
+    history = namespace.get("In")
+    if not isinstance(history, list):
+        module = get(module_id)
+        return TestResult(name, name, 0, 0, False,
+                          "run_test needs IPython's input history (run it in a Jupyter "
+                          f"notebook), or grade the file: tito grade {module.stem} NOTEBOOK")
+    cells = [Cell(i, source) for i, source in enumerate(history)
+             if isinstance(source, str) and TEST_CELL_MARK not in source]
+    report = grade(module_id, cells=cells, tests=[name])
+    if not report.tests:
+        raise KeyError(f"module {module_id} has no grading test {name!r}")
+    return report.tests[0]
 
 
 def report_table(report: Report):

@@ -20,8 +20,11 @@ interrupted build never leaves half a notebook.
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import os
 import re
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -30,6 +33,7 @@ from nbformat import v4
 from tinytorch.core.atomic import atomic_open
 
 from . import source as src
+from . import workspace
 from .__about__ import __version__
 from .grading import tests_for
 from .syllabus import MODULES, CourseModule, get, region_owner
@@ -99,29 +103,60 @@ def _nbgrader(grade_id: str, *, solution=False, grade=False, locked=False, point
     return {"nbgrader": meta}
 
 
-def _stub(region: src.Region, module: CourseModule, hints: dict[str, str]) -> list[str]:
+NBGRADER_STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]  # nbgrader's default
+
+
+def hint_lines(region: src.Region, module: CourseModule) -> list[str]:
+    """The hint as comments, placed *outside* the solution markers so that nbgrader's
+    release (which replaces everything between them) keeps it."""
+    hint = module.hints.get(region.key, "")
+    if not hint:
+        return []
+    return textwrap.wrap(f"Hint: {hint}", 84, initial_indent="# ", subsequent_indent="#   ")
+
+
+def _later_stub(region: src.Region, module: CourseModule) -> list[str]:
     owner = region_owner(region.key)
     if owner is None:
         raise BuildError(f"solution region {region.key} (line {region.begin}) belongs to no "
                          "course module; add it to a module's solutions in syllabus.py")
-    if owner.number > module.number:
-        message = f"{region.qualname}: you write this in module {owner.id} ({owner.title})"
-        return [f"# written in module {owner.id} ({owner.title})",
-                f"raise NotImplementedError({message!r})"]
-    hint = hints.get(region.key, "")
-    message = f"{region.qualname} is not written yet" + (f". Hint: {hint}" if hint else "")
-    return ["# YOUR CODE HERE", f"raise NotImplementedError({message!r})"]
+    message = f"{region.qualname}: you write this in module {owner.id} ({owner.title})"
+    return [f"# written in module {owner.id} ({owner.title})",
+            f"raise NotImplementedError({message!r})"]
 
 
 def _region_mode(module: CourseModule, flavour: str):
+    """Earlier modules' regions: their code. This module's: the hint, then the solution
+    between markers (instructor) or nbgrader's stub (student: exactly what `nbgrader
+    generate_assignment` makes of the instructor notebook). Later modules': a stub naming
+    the module that teaches it."""
     def mode(region: src.Region):
         owner = region_owner(region.key)
         if owner is not None and owner.number < module.number:
             return "keep"
-        if owner is module and flavour == INSTRUCTOR:
-            return "markers"
-        return _stub(region, module, module.hints)
+        if owner is module:
+            hints = hint_lines(region, module)
+            return ("markers", hints) if flavour == INSTRUCTOR else [*hints, *NBGRADER_STUB]
+        return _later_stub(region, module)
     return mode
+
+
+def _exercise_text(region: src.Region, module: CourseModule) -> str:
+    """What one exercise computes (the docstring of its function, else of its class) and
+    the hint, for the markdown above the cell."""
+    source = src.load(region.module)
+    docstring, node = "", source.tree
+    for part in region.qualname.split("."):
+        node = next((n for n in ast.iter_child_nodes(node)
+                     if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part),
+                    None)
+        if node is None:
+            break
+        docstring = ast.get_docstring(node) or docstring
+    summary = " ".join(docstring.split("\n\n")[0].split())
+    text = f"\n- **`{region.qualname}`**" + (f": {summary}" if summary else "")
+    hint = module.hints.get(region.key)
+    return text + (f" *How:* {hint}." if hint else "") + "\n"
 
 
 def unit_cells(module: CourseModule, flavour: str) -> tuple[list[src.Import], list[str]]:
@@ -145,6 +180,11 @@ def build_notebook(module_id, flavour: str = STUDENT,
                    curriculum: str | os.PathLike | None = None) -> nbformat.NotebookNode:
     """The notebook of one module (`flavour` "student" or "instructor")."""
     module = get(module_id)
+    active = workspace.in_use()
+    if active is not None:
+        raise BuildError(f"notebooks are built from the installed library, but this process "
+                         f"imports tinytorch.core from the workspace {active}: run "
+                         f"`{workspace.REFERENCE_ENV}=1 tito notebooks build ...`")
     if flavour not in (STUDENT, INSTRUCTOR):
         raise BuildError(f"notebook flavour must be {STUDENT!r} or {INSTRUCTOR!r}, got "
                          f"{flavour!r}")
@@ -157,15 +197,19 @@ def build_notebook(module_id, flavour: str = STUDENT,
     page_file = page_path(find_curriculum(curriculum), module)
     if not page_file.is_file():
         raise BuildError(f"module page {page_file} is missing")
-    prose = student_prose(page_file.read_text(encoding="utf-8")) if flavour == STUDENT \
-        else page_file.read_text(encoding="utf-8")
+    # both flavours: nbgrader releases markdown as it is, so the instructor's answers stay
+    # on the module page (curriculum/modules) and never enter a notebook
+    prose = student_prose(page_file.read_text(encoding="utf-8"))
 
     imports, codes = unit_cells(module, flavour)
     cells = [v4.new_markdown_cell(prose, metadata=_nbgrader("page", locked=True))]
     cells.append(v4.new_markdown_cell(
-        "## Setup\n\nThe imports below bring in the installed library: the provided "
-        "scaffolding (`Tensor`, `Function`, dtypes) and what earlier modules built. "
-        "Run this cell first.", metadata=_nbgrader("setup-text", locked=True)))
+        "## Setup\n\nThe imports below bring in TinyTorch as this environment imports it: "
+        "the provided scaffolding (`Tensor`, `Function`, dtypes) and what earlier modules "
+        "built. After `tito workspace activate DIR` that is *your* framework, the one you "
+        "wrote in earlier modules; `tito workspace export DIR THIS_NOTEBOOK.ipynb` copies "
+        "the solution cells below into its files. Run this cell first.",
+        metadata=_nbgrader("setup-text", locked=True)))
     setup = "from __future__ import annotations\n\n" + src.import_block(imports) + "\n"
     cells.append(v4.new_code_cell(setup, metadata=_nbgrader("imports", locked=True)))
     owned = set(module.solutions)
@@ -174,7 +218,8 @@ def build_notebook(module_id, flavour: str = STUDENT,
         where = f"{unit.module.replace('.', '/')}.py"
         if regions:
             todo = ", ".join(f"`{r.qualname}`" for r in regions)
-            text = f"### `{unit.name}`  ({where})\n\nYour turn: complete {todo}."
+            text = f"### `{unit.name}`  ({where})\n\nYour turn: complete {todo}.\n"
+            text += "".join(_exercise_text(region, module) for region in regions)
             cells.append(v4.new_markdown_cell(text, metadata=_nbgrader(
                 f"{unit.name}-text", locked=True)))
             cells.append(v4.new_code_cell(code, metadata=_nbgrader(unit.name, solution=True)))
@@ -197,15 +242,43 @@ def build_notebook(module_id, flavour: str = STUDENT,
             f"test_{test.name}", grade=True, locked=True, points=test.points)))
     for cell in cells:  # stable ids: rebuilding gives a byte-identical notebook
         cell.id = cell.metadata["nbgrader"]["grade_id"]
+        _as_released(cell)
     notebook = v4.new_notebook(cells=cells)
     notebook.metadata.update({
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
-        "tinytorch": {"module": module.id, "stem": module.stem, "flavour": flavour,
-                      "course_version": __version__},
+        "tinytorch": {"module": module.id, "stem": module.stem, "course_version": __version__},
     })
     nbformat.validate(notebook)
     return notebook
+
+
+def nbgrader_checksum(cell) -> str:
+    """nbgrader's cell checksum (nbgrader.utils.compute_checksum): md5 of the source, the
+    cell type, the grade/solution/locked flags, the grade id and the points. nbgrader
+    compares it on submission; a cell without it, or with a stale one, gets a warning."""
+    meta = cell.metadata["nbgrader"]
+    grade, solution = bool(meta.get("grade")), bool(meta.get("solution"))
+    locked = not solution and (grade or bool(meta.get("locked")))  # nbgrader's is_locked
+    digest = hashlib.md5()  # noqa: S324 - nbgrader's format, not security
+    for part in (cell.source, cell.cell_type, str(grade), str(solution), str(locked),
+                 meta["grade_id"]):
+        digest.update(part.encode("utf-8"))
+    if meta.get("grade"):
+        digest.update(str(float(meta["points"])).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _as_released(cell) -> None:
+    """The metadata `nbgrader generate_assignment` gives a cell (LockCells, ComputeChecksums),
+    so that a tito-built student notebook is the one nbgrader would release."""
+    meta = cell.metadata["nbgrader"]
+    meta["cell_type"] = cell.cell_type
+    if meta["locked"] or meta["solution"] or meta["grade"]:
+        cell.metadata["deletable"] = False
+    if meta["locked"]:
+        cell.metadata["editable"] = False
+    meta["checksum"] = nbgrader_checksum(cell)
 
 
 def write_notebook(notebook: nbformat.NotebookNode, path: str | os.PathLike) -> Path:

@@ -15,9 +15,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .grader import GradingError, Report, grade
+from .grader import DEFAULT_TIMEOUT, GradingError, Report, grade
 from .grading import max_score, tests_for
 from .syllabus import MODULES, PHASES, CourseModule, Phase
+from .workspace import STUB_TAG, WorkspaceError
 
 
 @dataclass
@@ -41,13 +42,33 @@ class ModuleStatus:
             return "not started"
         if self.report is None:
             return f"error: {self.note}"
-        return "passed" if self.passed else "in progress"
+        if self.passed:
+            return "passed"
+        if self.started:
+            return f"in progress ({self.tests_passed}/{len(self.report.tests)})"
+        return "not started"
+
+    @property
+    def tests_passed(self) -> int:
+        return 0 if self.report is None else sum(t.passed for t in self.report.tests)
+
+    @property
+    def started(self) -> bool:
+        """Some test passes, or fails for another reason than an unwritten exercise (the
+        module's own: a stub of a later module met on the way does not count)."""
+        if self.report is None:
+            return False
+        own = f"module {self.module.id} ("
+        return any(t.passed or not (STUB_TAG in t.feedback and own in t.feedback)
+                   for t in self.report.tests)
 
     def to_json(self) -> dict:
         return {"module": self.module.id, "stem": self.module.stem, "state": self.state,
                 "submission": None if self.submission is None else str(self.submission),
                 "score": None if self.report is None else self.report.score,
                 "max_score": max_score(self.module.id) if tests_for(self.module.id) else 0,
+                "tests_passed": self.tests_passed,
+                "tests": 0 if self.report is None else len(self.report.tests),
                 "passed": self.passed}
 
 
@@ -60,17 +81,28 @@ def find_submission(workspace: Path, module: CourseModule) -> Path | None:
     return None
 
 
-def workspace_status(workspace: str | os.PathLike, timeout: float = 300.0
+def workspace_status(workspace: str | os.PathLike, timeout: float = DEFAULT_TIMEOUT
                      ) -> list[ModuleStatus]:
+    """Grade every module found in `workspace`: a student workspace (`tito workspace
+    init`: its files, for every module of its packages) or a folder of notebooks."""
     workspace = Path(workspace)
+    student_src = workspace / "src" / "tinytorch"
     statuses = []
     for module in MODULES:
-        submission = find_submission(workspace, module) if module.available else None
+        if student_src.is_dir():
+            short = module.package.removeprefix("tinytorch-")
+            submission = workspace if (student_src / short).is_dir() and module.available \
+                else None
+        else:
+            submission = find_submission(workspace, module) if module.available else None
         report, note = None, ""
         if submission is not None and tests_for(module.id):
             try:
-                report = grade(module.id, submission, timeout=timeout)
-            except GradingError as exc:
+                if student_src.is_dir():
+                    report = grade(module.id, workspace_dir=workspace, timeout=timeout)
+                else:
+                    report = grade(module.id, submission, timeout=timeout)
+            except (GradingError, WorkspaceError) as exc:
                 note = str(exc)
         statuses.append(ModuleStatus(module, submission, report, note))
     return statuses

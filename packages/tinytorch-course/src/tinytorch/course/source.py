@@ -198,8 +198,9 @@ def unit_regions(unit: Unit) -> list[Region]:
 def render(unit: Unit, region_mode, rewrites: dict[int, str]) -> str:
     """The cell text of `unit`.
 
-    `region_mode(region)` returns "keep" (reference code, markers dropped), "markers"
-    (reference code between the markers: nbgrader's source format) or a list of stub lines.
+    `region_mode(region)` returns "keep" (reference code, markers dropped), ("markers",
+    lines before the BEGIN marker) (reference code between the markers: nbgrader's source
+    format) or a list of stub lines.
     `rewrites` maps id(object) -> notebook name for alias references to rewrite.
     """
     source = load(unit.module)
@@ -217,7 +218,8 @@ def render(unit: Unit, region_mode, rewrites: dict[int, str]) -> str:
         body = lines[region.begin - first + 1: region.end - first]
         if mode == "keep":
             out.extend(body)
-        elif mode == "markers":
+        elif isinstance(mode, tuple) and mode[0] == "markers":
+            out.extend(region.indent + line for line in mode[1])
             out.extend([lines[region.begin - first], *body, lines[region.end - first]])
         else:
             out.extend(region.indent + stub for stub in mode)

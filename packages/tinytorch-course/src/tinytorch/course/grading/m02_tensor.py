@@ -7,6 +7,7 @@ import numpy as np
 from tinytorch.core import Tensor
 
 from . import check_close, check_dtype, check_raises, grading_test
+from .cases import arrays
 
 
 def _rand(*shape, seed=0):
@@ -27,36 +28,40 @@ def as_array_default_dtypes(student):
                 "_as_array([[1.5, 2.0]]) values")
 
 
-@grading_test(points=2)
-def add_sub_broadcast(student):
-    """add and sub broadcast like numpy and keep float32 with Python scalars."""
-    a, b = _rand(4, 3), _rand(3, seed=1)
-    check_close(student.add(Tensor(a), Tensor(b)), a + b, "add((4, 3), (3,))")
-    check_close(student.sub(Tensor(a), Tensor(b)), a - b, "sub((4, 3), (3,))")
+@grading_test(points=2, cases=lambda h: h.cases.broadcastable(h))
+def add_sub_broadcast(student, case):
+    """add and sub broadcast like numpy (any shapes, float32 and float64), keep the dtype,
+    and keep float32 with Python scalars."""
+    a, b = arrays(case)
+    shapes = f"{a.shape} and {b.shape} ({a.dtype})"
+    out = student.add(Tensor(a), Tensor(b))
+    check_close(out, a + b, f"add of {shapes}", rtol=1e-5)
+    check_dtype(out, a.dtype, f"add of {shapes}")
+    check_close(student.sub(Tensor(a), Tensor(b)), a - b, f"sub of {shapes}", rtol=1e-5)
     out = student.add(Tensor(a), 2.5)
-    check_close(out, a + np.float32(2.5), "add(tensor, 2.5)")
-    check_dtype(out, np.float32, "add(float32 tensor, 2.5)")
+    check_close(out, a + a.dtype.type(2.5), f"add({a.shape} tensor, 2.5)")
+    check_dtype(out, a.dtype, f"add({a.dtype} tensor, 2.5)")
 
 
-@grading_test(points=1)
-def mul_div(student):
-    """mul and div are elementwise with broadcasting."""
-    a, b = _rand(2, 5), _rand(2, 1, seed=2) + 3
-    check_close(student.mul(Tensor(a), Tensor(b)), a * b, "mul((2, 5), (2, 1))")
-    check_close(student.div(Tensor(a), Tensor(b)), a / b, "div((2, 5), (2, 1))")
+@grading_test(points=1, cases=lambda h: h.cases.broadcastable(h))
+def mul_div(student, case):
+    """mul and div are elementwise with broadcasting, any shapes, float32 and float64."""
+    a, b = arrays(case)
+    b = np.abs(b) + b.dtype.type(0.5)  # keep the divisor away from zero
+    shapes = f"{a.shape} and {b.shape} ({a.dtype})"
+    check_close(student.mul(Tensor(a), Tensor(b)), a * b, f"mul of {shapes}", rtol=1e-5)
+    check_close(student.div(Tensor(a), Tensor(b)), a / b, f"div of {shapes}", rtol=1e-5)
 
 
-@grading_test(points=2)
-def matmul_values(student):
-    """matmul multiplies matrices, batches and matrix-vector products like np.matmul."""
-    a, b = _rand(4, 3), _rand(3, 5, seed=1)
-    check_close(student.matmul(Tensor(a), Tensor(b)), a @ b, "matmul((4, 3), (3, 5))",
-                rtol=1e-4)
-    batch = _rand(2, 4, 3, seed=3)
-    check_close(student.matmul(Tensor(batch), Tensor(b)), batch @ b,
-                "matmul((2, 4, 3), (3, 5))", rtol=1e-4)
-    v = _rand(3, seed=4)
-    check_close(student.matmul(Tensor(a), Tensor(v)), a @ v, "matmul((4, 3), (3,))", rtol=1e-4)
+@grading_test(points=2, cases=lambda h: h.cases.matmul_shapes(h))
+def matmul_values(student, case):
+    """matmul multiplies matrices, broadcast batches on either side and matrix-vector
+    products like np.matmul (float32 and float64)."""
+    a, b = arrays(case)
+    out = student.matmul(Tensor(a), Tensor(b))
+    check_close(out, a @ b, f"matmul({a.shape}, {b.shape}) in {a.dtype}", rtol=1e-4,
+                atol=1e-5)
+    check_dtype(out, a.dtype, f"matmul of two {a.dtype} tensors")
 
 
 @grading_test(points=1)
@@ -77,15 +82,27 @@ def linear_op(student):
     check_close(student.linear(Tensor(x), Tensor(w)), x @ w.T, "linear without bias", rtol=1e-4)
 
 
-@grading_test(points=2)
-def sum_and_mean(student):
-    """reduce_sum and mean over all elements, over a dim, and with keepdim."""
-    x = _rand(3, 4)
-    check_close(student.reduce_sum(Tensor(x)), x.sum(), "reduce_sum(x)", rtol=1e-4)
-    check_close(student.reduce_sum(Tensor(x), 1), x.sum(axis=1), "reduce_sum(x, dim=1)",
-                rtol=1e-4)
-    check_close(student.reduce_sum(Tensor(x), 0, True), x.sum(axis=0, keepdims=True),
-                "reduce_sum(x, dim=0, keepdim=True)", rtol=1e-4)
-    check_close(student.mean(Tensor(x)), x.mean(), "mean(x)", rtol=1e-4)
-    check_close(student.mean(Tensor(x), -1, True), x.mean(axis=-1, keepdims=True),
-                "mean(x, dim=-1, keepdim=True)", rtol=1e-4)
+def _reduction_cases(h):
+    st = h.st
+    shapes = h.hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=5)
+    return st.fixed_dictionaries({"shapes": shapes.map(lambda s: (s,)),
+                                  "dtype": h.cases.float_dtypes(h), "seed": h.cases.seeds(h),
+                                  "dim": st.integers(-4, 3), "keepdim": st.booleans()})
+
+
+@grading_test(points=2, cases=_reduction_cases)
+def sum_and_mean(student, case):
+    """reduce_sum and mean over all elements and over any dim (negative too), with and
+    without keepdim, float32 and float64."""
+    (x,) = arrays(case)
+    dim = case["dim"] % x.ndim
+    keepdim = case["keepdim"]
+    label = f"x of shape {x.shape} ({x.dtype}), dim={case['dim'] % x.ndim - x.ndim}"
+    check_close(student.reduce_sum(Tensor(x)), x.sum(), f"reduce_sum of {label}", rtol=1e-4,
+                atol=1e-5)
+    check_close(student.reduce_sum(Tensor(x), dim - x.ndim, keepdim),
+                x.sum(axis=dim, keepdims=keepdim), f"reduce_sum({label}, keepdim={keepdim})",
+                rtol=1e-4, atol=1e-5)
+    check_close(student.mean(Tensor(x)), x.mean(), f"mean of {label}", rtol=1e-4, atol=1e-5)
+    check_close(student.mean(Tensor(x), dim, keepdim), x.mean(axis=dim, keepdims=keepdim),
+                f"mean({label} as {dim}, keepdim={keepdim})", rtol=1e-4, atol=1e-5)

@@ -12,7 +12,8 @@ import numpy as np
 
 from tinytorch.core import Tensor
 
-from . import check_close, grading_test
+from . import check_close, check_equal, grading_test
+from .cases import arrays
 
 
 def _leaf(*shape, seed=0, dtype=np.float64):
@@ -33,15 +34,43 @@ def _numeric_grad(f, x: np.ndarray, eps=1e-6) -> np.ndarray:
     return grad
 
 
+def _stretched_cases(h):
+    """A shape and a gradient shape it broadcasts to (extra leading dims, stretched 1s)."""
+    shapes = h.hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4,
+                                                 max_side=4)
+    return h.st.fixed_dictionaries({
+        "shapes": shapes.map(lambda s: (s.input_shapes[0], s.result_shape)),
+        "dtype": h.cases.float_dtypes(h), "seed": h.cases.seeds(h)})
+
+
+@grading_test(points=2, cases=_stretched_cases)
+def unbroadcast_sums_stretched_dims(student, case):
+    """unbroadcast sums a gradient back to the shape that was broadcast: any extra leading
+    dims and any stretched 1-sized dims, in any position."""
+    shape = case["shapes"][0]
+    _, g = arrays(case)
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
+                                       if n == 1 and g.shape[extra + i] != 1)
+    expected = g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g
+    check_close(student.unbroadcast(g, tuple(shape)), expected,
+                f"unbroadcast of a {g.shape} gradient to {tuple(shape)}", rtol=1e-5)
+
+
 @grading_test(points=2)
-def unbroadcast_sums_stretched_dims(student):
-    """unbroadcast sums a gradient back to the shape that was broadcast."""
-    g = np.arange(24, dtype=np.float64).reshape(2, 3, 4)
-    for shape, expected in (((2, 3, 4), g), ((4,), g.sum(axis=(0, 1))),
-                            ((3, 1), g.sum(axis=(0, 2)).reshape(3, 1)),
-                            ((1, 3, 4), g.sum(axis=0, keepdims=True)),
-                            ((), g.sum())):
-        check_close(student.unbroadcast(g, shape), expected, f"unbroadcast to {shape}")
+def deep_graphs_do_not_recurse(student):
+    """topological_order and backward handle a chain of 5000 operations (far deeper than
+    Python's recursion limit: walk the graph with an explicit stack)."""
+    x = _leaf(3)
+    y = x
+    for _ in range(2500):
+        y = (y * 1.0001) + 0.0
+    loss = y.sum()
+    order = student.topological_order(loss.grad_fn)
+    check_equal(len(order), 5001, "number of nodes of a 5000-op chain plus its sum")
+    check_equal(type(order[0]).__name__, "Sum", "the first node (the root)")
+    student.backward(loss)
+    check_close(x.grad, np.full(3, 1.0001 ** 2500), "x.grad through 5000 ops", rtol=1e-6)
 
 
 @grading_test(points=2)
@@ -83,14 +112,27 @@ def backward_accumulates_paths(student):
     check_close(x.grad, 2 * x.data + 3, "x.grad of sum(x*x + 3x)")
 
 
-@grading_test(points=1)
-def backward_unbroadcasts_to_leaves(student):
-    """A bias of shape (4,) added to a (3, 4) batch gets gradient 3 per element."""
-    x, b = _leaf(3, 4), _leaf(4, seed=1)
-    loss = (x + b).sum()
+@grading_test(points=1, cases=lambda h: h.cases.broadcastable(h))
+def backward_unbroadcasts_to_leaves(student, case):
+    """Leaves of any two broadcastable shapes get gradients of their own shapes:
+    d/da sum(w * (a + b)) sums w over what a was stretched along."""
+    a_data, b_data = arrays(case)
+    a = Tensor(a_data.astype(np.float64), requires_grad=True)
+    b = Tensor(b_data.astype(np.float64), requires_grad=True)
+    out_shape = np.broadcast_shapes(a_data.shape, b_data.shape)
+    w = np.random.default_rng(case["seed"] + 1).standard_normal(out_shape)
+    loss = ((a + b) * Tensor(w)).sum()
     student.backward(loss)
-    check_close(b.grad, np.full(4, 3.0), "bias.grad")
-    check_close(x.grad, np.ones((3, 4)), "x.grad")
+    label = f"leaves {a_data.shape} and {b_data.shape}"
+    check_close(a.grad, _sum_to(w, a_data.shape), f"a.grad for {label}")
+    check_close(b.grad, _sum_to(w, b_data.shape), f"b.grad for {label}")
+
+
+def _sum_to(w: np.ndarray, shape: tuple) -> np.ndarray:
+    extra = w.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
+                                       if n == 1 and w.shape[extra + i] != 1)
+    return w.sum(axis=axes, keepdims=True).reshape(shape) if axes else w
 
 
 @grading_test(points=1)

@@ -23,35 +23,62 @@ def _log_softmax(z):
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-@grading_test(points=2)
-def cross_entropy_forward(student):
-    """CrossEntropy gives -sum_c q_c log softmax(z)_c per sample."""
-    z, labels = _logits(), np.array([0, 3, 1, 4])
-    q = _one_hot(labels, 5)
+def _ce_cases(h, large=False):
+    st = h.st
+    return st.fixed_dictionaries({
+        "n": st.integers(1, 6), "c": st.integers(2, 7), "seed": h.cases.seeds(h),
+        "dtype": h.cases.float_dtypes(h),
+        "scale": st.sampled_from([100.0, 1000.0] if large else [0.5, 2.0, 5.0]),
+        "shift": st.sampled_from([-1e4, 0.0, 1e3, 1e4]) if large else st.just(0.0),
+        "soft": st.booleans()})
+
+
+def _ce_inputs(case):
+    rng = np.random.default_rng(case["seed"])
+    n, c = case["n"], case["c"]
+    z = (rng.standard_normal((n, c)) * case["scale"] + case["shift"]).astype(case["dtype"])
+    if case["soft"]:  # soft targets (label smoothing): rows of q sum to 1
+        q = rng.random((n, c))
+        q /= q.sum(axis=1, keepdims=True)
+    else:
+        q = _one_hot(rng.integers(0, c, n), c)
+    return z, q.astype(case["dtype"])
+
+
+@grading_test(points=2, cases=_ce_cases)
+def cross_entropy_forward(student, case):
+    """CrossEntropy gives -sum_c q_c log softmax(z)_c per sample: any batch and class count,
+    hard and soft targets, float32 and float64."""
+    z, q = _ce_inputs(case)
     out = student.CrossEntropy.apply(Tensor(z), q)
-    check_close(out, -(q * _log_softmax(z)).sum(axis=1), "per-sample cross-entropy")
+    check_close(out, -(q * _log_softmax(z.astype(np.float64))).sum(axis=1),
+                f"per-sample cross-entropy of {z.shape} {z.dtype} logits", rtol=1e-4,
+                atol=1e-5)
 
 
-@grading_test(points=1)
-def cross_entropy_is_stable(student):
-    """Logits around 1000 give a finite, exact loss (no exp overflow)."""
-    z = np.array([[1000.0, 1001.0, 999.0], [-1000.0, 0.0, 1000.0]])
-    q = _one_hot(np.array([1, 0]), 3)
+@grading_test(points=1, cases=lambda h: _ce_cases(h, large=True))
+def cross_entropy_is_stable(student, case):
+    """Logits of magnitude up to 10^4 give a finite, exact loss (no exp overflow)."""
+    z, q = _ce_inputs(case)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         out = student.CrossEntropy.apply(Tensor(z), q)
-    check_close(out, -(q * _log_softmax(z)).sum(axis=1), "cross-entropy of huge logits")
+    check_close(out, -(q * _log_softmax(z.astype(np.float64))).sum(axis=1),
+                f"cross-entropy of logits around {case['shift']:g} (scale {case['scale']:g})",
+                rtol=1e-4, atol=1e-3)
 
 
-@grading_test(points=2)
-def cross_entropy_gradient(student):
-    """The gradient with respect to the logits is softmax(z) - onehot (per unit of loss)."""
-    z, labels = _logits(seed=1), np.array([2, 2, 0, 1])
-    q = _one_hot(labels, 5)
+@grading_test(points=2, cases=_ce_cases)
+def cross_entropy_gradient(student, case):
+    """The gradient with respect to the logits is (softmax(z) sum(q) - q) per unit of loss."""
+    z, q = _ce_inputs(case)
     logits = Tensor(z, requires_grad=True)
-    weights = np.array([1.0, 0.5, 2.0, -1.0])
+    weights = np.random.default_rng(case["seed"] + 1).standard_normal(z.shape[0]) \
+        .astype(z.dtype)
     (student.CrossEntropy.apply(logits, q) * Tensor(weights)).sum().backward()
-    probs = np.exp(_log_softmax(z))
-    check_close(logits.grad, (probs - q) * weights[:, None], "d loss / d logits")
+    probs = np.exp(_log_softmax(z.astype(np.float64)))
+    expected = (probs * q.sum(axis=1, keepdims=True) - q) * weights[:, None]
+    check_close(logits.grad, expected, f"d loss / d logits of {z.shape} {z.dtype}",
+                rtol=1e-4, atol=1e-5)
 
 
 @grading_test(points=1)

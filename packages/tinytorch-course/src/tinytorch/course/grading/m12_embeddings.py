@@ -6,33 +6,46 @@ import numpy as np
 
 from tinytorch.core import Tensor
 
-from . import check_close, grading_test
+from . import as_numpy, check_close, grading_test
 
 
-def _table(rows=6, dim=3):
-    data = np.arange(rows * dim, dtype=np.float64).reshape(rows, dim) / 10
-    return Tensor(data, requires_grad=True)
+def _lookup_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({
+        "rows": st.integers(1, 9), "dim": st.integers(1, 5),
+        "ids_shape": h.hnp.array_shapes(min_dims=0, max_dims=3, max_side=5),
+        "dtype": h.cases.float_dtypes(h), "seed": h.cases.seeds(h)})
 
 
-@grading_test(points=1)
-def lookup_gathers_rows(student):
-    """embedding(ids, weight) returns weight[ids] for ids of any shape."""
-    weight = _table()
-    ids = np.array([[0, 5], [2, 2]])
-    check_close(student.embedding(Tensor(ids), weight), weight.data[ids], "embedding(ids)")
+def _lookup_inputs(case):
+    rng = np.random.default_rng(case["seed"])
+    weight = Tensor(rng.standard_normal((case["rows"], case["dim"])).astype(case["dtype"]),
+                    requires_grad=True)
+    ids = rng.integers(0, case["rows"], case["ids_shape"])  # repeats are likely
+    return weight, ids
 
 
-@grading_test(points=2)
-def backward_accumulates_repeated_ids(student):
-    """The gradient scatter-adds: a row looked up twice gets both gradients."""
-    weight = _table()
-    ids = np.array([1, 3, 1, 1])
+@grading_test(points=1, cases=_lookup_cases)
+def lookup_gathers_rows(student, case):
+    """embedding(ids, weight) returns weight[ids] for ids of any shape (a scalar id too),
+    float32 and float64 tables."""
+    weight, ids = _lookup_inputs(case)
+    check_close(student.embedding(Tensor(ids), weight), as_numpy(weight)[ids],
+                f"embedding of ids of shape {ids.shape} in a {as_numpy(weight).shape} table")
+
+
+@grading_test(points=2, cases=_lookup_cases)
+def backward_accumulates_repeated_ids(student, case):
+    """The gradient scatter-adds: a row looked up k times gets the sum of its k gradients."""
+    weight, ids = _lookup_inputs(case)
     out = student.embedding(Tensor(ids), weight)
-    grad = np.random.default_rng(0).standard_normal(out.shape)
+    grad = np.random.default_rng(case["seed"] + 1).standard_normal(out.shape).astype(
+        case["dtype"])
     (out * Tensor(grad)).sum().backward()
-    expected = np.zeros_like(weight.data)
-    np.add.at(expected, ids, grad)
-    check_close(weight.grad, expected, "weight.grad (row 1 is used three times)")
+    expected = np.zeros(as_numpy(weight).shape)
+    np.add.at(expected, ids.reshape(-1), grad.reshape(-1, case["dim"]))
+    check_close(weight.grad, expected, f"weight.grad for ids {ids.reshape(-1).tolist()}",
+                rtol=1e-5, atol=1e-6)
 
 
 @grading_test(points=1)

@@ -7,7 +7,7 @@ import numpy as np
 from tinytorch.core import Tensor
 from tinytorch.core.memory import activation_bytes
 
-from . import check_close, grading_test
+from . import as_numpy, check_close, check_equal, grading_test
 
 
 def _qkv(length=5, dim=4, seed=0, batch=(2,)):
@@ -25,15 +25,22 @@ def _reference(q, k, v, causal=False):
     return probs @ v
 
 
-@grading_test(points=1)
-def causal_mask_shape_and_offset(student):
-    """causal_mask(L, S, offset): True where key j <= query i + offset."""
-    mask = student.causal_mask(3, 3)
-    assert mask.dtype == np.bool_, f"the mask must be bool, got {mask.dtype}"
-    assert (mask == np.tril(np.ones((3, 3), bool))).all(), f"causal_mask(3, 3) gave\n{mask}"
-    shifted = student.causal_mask(2, 5, offset=3)
-    expected = np.array([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], bool)
-    assert (shifted == expected).all(), f"causal_mask(2, 5, offset=3) gave\n{shifted}"
+def _mask_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({"query_len": st.integers(1, 7), "key_len": st.integers(1, 9),
+                                  "offset": st.integers(-2, 8)})
+
+
+@grading_test(points=1, cases=_mask_cases)
+def causal_mask_shape_and_offset(student, case):
+    """causal_mask(L, S, offset): a bool (L, S) mask, True where key j <= query i + offset,
+    for query length != key length and any offset (a KV cache's queries sit at the end)."""
+    length, keys, offset = case["query_len"], case["key_len"], case["offset"]
+    mask = student.causal_mask(length, keys, offset=offset)
+    label = f"causal_mask({length}, {keys}, offset={offset})"
+    check_equal(str(np.asarray(mask).dtype), "bool", f"dtype of {label}")
+    expected = np.arange(keys)[None, :] <= np.arange(length)[:, None] + offset
+    check_equal(np.asarray(mask).tolist(), expected.tolist(), label)
 
 
 @grading_test(points=2)
@@ -44,6 +51,41 @@ def attention_forward_matches_softmax_qk_v(student):
                 _reference(q.data, k.data, v.data), "attention output")
     check_close(student.scaled_dot_product_attention(q, k, v, is_causal=True),
                 _reference(q.data, k.data, v.data, causal=True), "causal attention output")
+
+
+def _attention_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({
+        "batch": st.lists(st.integers(1, 3), max_size=2).map(tuple),
+        "query_len": st.integers(1, 6), "key_len": st.integers(1, 8),
+        "dim": st.integers(1, 5), "dtype": h.cases.float_dtypes(h), "seed": h.cases.seeds(h),
+        "mask": st.sampled_from(["none", "cache", "bias"])})
+
+
+@grading_test(points=2, cases=_attention_cases)
+def attention_with_masks_and_unequal_lengths(student, case):
+    """Attention with L queries != S keys, batched, float32 and float64: no mask, a KV-cache
+    causal mask (queries at the end: causal_mask(L, S, S - L)) and a float bias."""
+    rng = np.random.default_rng(case["seed"])
+    dtype, batch = np.dtype(case["dtype"]), case["batch"]
+    length, keys, dim = case["query_len"], case["key_len"], case["dim"]
+    q, k, v = (rng.standard_normal((*batch, n, dim)).astype(dtype)
+               for n in (length, keys, keys))
+    mask = None
+    if case["mask"] == "cache":
+        mask = np.arange(keys)[None, :] <= np.arange(length)[:, None] + (keys - length)
+        mask[:, 0] = True  # every query sees at least one key
+    elif case["mask"] == "bias":
+        mask = rng.standard_normal((length, keys)).astype(dtype)
+    scores = q.astype(np.float64) @ np.swapaxes(k, -1, -2) / np.sqrt(dim)
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf) if mask.dtype == np.bool_ else scores + mask
+    probs = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    probs /= probs.sum(axis=-1, keepdims=True)
+    out = student.scaled_dot_product_attention(Tensor(q), Tensor(k), Tensor(v),
+                                               attn_mask=None if mask is None else mask)
+    check_close(out, probs @ v, f"attention of {length} queries on {keys} keys, batch {batch}, "
+                f"dim {dim}, {dtype}, mask {case['mask']}", rtol=1e-4, atol=1e-5)
 
 
 @grading_test(points=2)
@@ -79,3 +121,31 @@ def attention_memory_is_quadratic(student):
     assert saved[0] == 64 * 64 * 4, f"expected the 64x64 float32 probabilities (16384 bytes) " \
                                     f"to be saved, got {saved[0]} bytes"
     assert saved[1] == 4 * saved[0], f"doubling N should quadruple the saved bytes: {saved}"
+
+
+def _heads_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({"batch": st.integers(1, 3), "length": st.integers(1, 6),
+                                  "heads": st.sampled_from([1, 2, 4]),
+                                  "head_dim": st.integers(1, 4), "causal": st.booleans(),
+                                  "seed": h.cases.seeds(h)})
+
+
+@grading_test(points=1, cases=_heads_cases, examples=8)
+def multihead_attention_runs_on_your_attention(student, case):
+    """MultiheadAttention (provided) splits E into heads, runs your causal mask and fused
+    attention per head and merges them: equal to a numpy multi-head attention."""
+    heads, dim = case["heads"], case["heads"] * case["head_dim"]
+    layer = student.MultiheadAttention(dim, heads)
+    x = np.random.default_rng(case["seed"]).standard_normal(
+        (case["batch"], case["length"], dim)).astype(np.float32)
+    out = layer.self_attention(Tensor(x), is_causal=case["causal"])
+    w = as_numpy(layer.in_proj_weight).astype(np.float64)
+    q, k, v = np.split(x @ w.T, 3, axis=-1)
+    split = [t.reshape(*t.shape[:2], heads, -1).swapaxes(1, 2) for t in (q, k, v)]
+    causal = case["causal"]
+    mixed = _reference(*split, causal=causal).swapaxes(1, 2).reshape(x.shape)
+    proj = as_numpy(layer.out_proj.weight).astype(np.float64)
+    expected = mixed @ proj.T + as_numpy(layer.out_proj.bias)
+    check_close(out, expected, f"MultiheadAttention({dim}, {heads}) on ({case['batch']}, "
+                f"{case['length']}, {dim}), causal={causal}", rtol=1e-4, atol=1e-5)
