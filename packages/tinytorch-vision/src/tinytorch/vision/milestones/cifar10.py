@@ -230,7 +230,7 @@ def train(model, loader, clock: Clock, lr, console, progress_label):
                     scheduler.step()
                     taken += 1
                 losses.append(loss.item())
-                correct += int((logits.numpy().argmax(axis=1) == labels.numpy()).sum())
+                correct += int((logits.detach().numpy().argmax(axis=1) == labels.numpy()).sum())
                 seen += len(labels)
                 bar.update(task, advance=1, loss=float(np.mean(losses[-20:])))
                 if clock.progress() >= 1:
