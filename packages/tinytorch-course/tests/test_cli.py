@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from importlib import metadata
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -103,3 +104,67 @@ def test_module_status_unlocks_phase_one(capsys, tmp_path, built):
     assert phases[1] is True and phases[2] is False
     code, out, _ = run(capsys, "module", "status", "--workspace", str(tmp_path))
     assert code == 0 and "passed" in out and "yes" in out
+
+
+# ---------------------------------------------------------------- installed, no checkout
+def test_notebooks_build_outside_a_checkout_uses_the_shipped_pages(capsys, tmp_path,
+                                                                   monkeypatch, curriculum):
+    """An installed tinytorch-course carries the module pages (tinytorch/course/pages/):
+    built from an empty folder with no checkout above it, every notebook is still written."""
+    from tinytorch.course import notebooks
+
+    package = tmp_path / "site" / "tinytorch" / "course"
+    shutil.copytree(curriculum / "modules", package / notebooks.SHIPPED_PAGES)
+    monkeypatch.setattr(notebooks.resources, "files", lambda name: package)
+    monkeypatch.delenv("TINYTORCH_ROOT", raising=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert notebooks.find_pages() == package / notebooks.SHIPPED_PAGES
+    code, out, _ = run(capsys, "notebooks", "build", "--out", str(tmp_path / "out"))
+    assert code == 0
+    assert sorted(p.stem[:2] for p in (tmp_path / "out").glob("*.ipynb")) == READY
+
+
+def test_notebooks_build_that_writes_nothing_exits_non_zero(capsys, tmp_path, monkeypatch):
+    from tinytorch.course import notebooks
+
+    monkeypatch.setattr(notebooks.resources, "files", lambda name: tmp_path / "no-pages")
+    monkeypatch.delenv("TINYTORCH_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "notebooks", "build", "--out", str(tmp_path / "out"))
+    assert code == 2 and "0 written, 18 skipped" in err
+    assert "cannot find the module pages" in " ".join(out.split())  # each module's reason
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_wheel_ships_the_module_pages(tmp_path, curriculum):
+    """The wheel built from the repository (and the one built from its sdist) holds
+    every module page as package data."""
+    import subprocess
+    import sys
+    import tarfile
+    import zipfile
+
+    pytest.importorskip("hatchling", reason="the [test] extra installs the build backend")
+    source = curriculum.parent / "packages" / "tinytorch-course"
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    subprocess.run([*build, "-w", str(tmp_path / "repo"), str(source)], check=True,
+                   timeout=300)
+    pages = sorted(p.name for p in (curriculum / "modules").glob("[0-9][0-9]_*.md"))
+    wheel = next((tmp_path / "repo").glob("tinytorch_course-*.whl"))
+    shipped = sorted(Path(n).name for n in zipfile.ZipFile(wheel).namelist()
+                     if n.startswith("tinytorch/course/pages/"))
+    assert shipped == pages and len(pages) == 18
+    subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "sdist", "-d",
+                    str(tmp_path / "sdist")], cwd=source, check=True, timeout=300,
+                   capture_output=True)
+    sdist = next((tmp_path / "sdist").glob("tinytorch_course-*.tar.gz"))
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path / "unpacked", filter="data")
+    unpacked = next((tmp_path / "unpacked").iterdir())
+    subprocess.run([*build, "-w", str(tmp_path / "from-sdist"), str(unpacked)], check=True,
+                   timeout=300)
+    wheel = next((tmp_path / "from-sdist").glob("tinytorch_course-*.whl"))
+    assert sorted(Path(n).name for n in zipfile.ZipFile(wheel).namelist()
+                  if n.startswith("tinytorch/course/pages/")) == pages

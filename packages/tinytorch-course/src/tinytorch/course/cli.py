@@ -52,6 +52,9 @@ def _build(args: argparse.Namespace) -> int:
     for stem, reason in skipped.items():
         table.add_row(stem, f"[yellow]skipped[/] {reason}")
     Console().print(table)
+    if not written or skipped:  # a build that did not do its whole job says so
+        return _error(f"tito notebooks build: {len(written)} written, {len(skipped)} skipped "
+                      f"(see the reasons above)")
     return 0
 
 
@@ -69,7 +72,8 @@ def register_notebooks(subparsers: argparse._SubParsersAction) -> None:
                        help="keep the solutions between BEGIN/END SOLUTION markers "
                             "(nbgrader's source format)")
     build.add_argument("--curriculum", help="the curriculum folder with modules/*.md "
-                                            "(default: found from here or $TINYTORCH_ROOT)")
+                                            "(default: found from here or $TINYTORCH_ROOT, "
+                                            "else the pages shipped with this package)")
     build.set_defaults(func=_build)
 
 

@@ -25,6 +25,7 @@ import hashlib
 import os
 import re
 import textwrap
+from importlib import resources
 from pathlib import Path
 
 import nbformat
@@ -51,28 +52,36 @@ class BuildError(Exception):
 # ---------------------------------------------------------------- pages
 
 
-def find_curriculum(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
-    """The curriculum folder: `explicit`, else $TINYTORCH_ROOT/curriculum, else the first
-    parent of `cwd` that has curriculum/modules/."""
+def find_pages(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+    """The folder of module pages (NN_name.md): `explicit` (a curriculum folder or its
+    modules/), else $TINYTORCH_ROOT/curriculum/modules, else curriculum/modules/ in `cwd`
+    or a parent of it (a checkout, where the pages are written), else the pages shipped
+    inside this package (an installed tinytorch-course, no checkout needed)."""
     if explicit is not None:
         path = Path(explicit).expanduser().resolve()
-        if (path / "modules").is_dir():
-            return path
-        raise BuildError(f"{path} is not a curriculum folder (it has no modules/ folder)")
+        for folder in (path / "modules", path):
+            if any(folder.glob("[0-9][0-9]_*.md")):
+                return folder
+        raise BuildError(f"{path} holds no module pages (NN_name.md), neither in it nor in "
+                         f"its modules/ folder")
     root = os.environ.get("TINYTORCH_ROOT")
-    candidates = [Path(root) / "curriculum"] if root else []
+    candidates = [Path(root) / "curriculum" / "modules"] if root else []
     start = (cwd or Path.cwd()).resolve()
-    candidates += [folder / "curriculum" for folder in (start, *start.parents)]
-    for candidate in candidates:
-        if (candidate / "modules").is_dir():
+    candidates += [folder / "curriculum" / "modules" for folder in (start, *start.parents)]
+    shipped = Path(str(resources.files("tinytorch.course") / SHIPPED_PAGES))
+    for candidate in (*candidates, shipped):
+        if candidate.is_dir():
             return candidate
-    raise BuildError("cannot find the curriculum folder (curriculum/modules/); looked in "
-                     + ", ".join(str(c) for c in candidates)
+    raise BuildError("cannot find the module pages; looked in "
+                     + ", ".join(str(c) for c in (*candidates, shipped))
                      + ". Pass --curriculum DIR or set TINYTORCH_ROOT.")
 
 
-def page_path(curriculum: Path, module: CourseModule) -> Path:
-    return curriculum / "modules" / f"{module.stem}.md"
+SHIPPED_PAGES = "pages"  # tinytorch/course/pages/ in a built wheel (see hatch_build.py)
+
+
+def page_path(pages: Path, module: CourseModule) -> Path:
+    return pages / f"{module.stem}.md"
 
 
 def student_prose(page: str) -> str:
@@ -194,7 +203,7 @@ def build_notebook(module_id, flavour: str = STUDENT,
     if not module.ready:
         raise BuildError(f"module {module.stem} has no notebook yet (its units are not in the "
                          "syllabus)")
-    page_file = page_path(find_curriculum(curriculum), module)
+    page_file = page_path(find_pages(curriculum), module)
     if not page_file.is_file():
         raise BuildError(f"module page {page_file} is missing")
     # both flavours: nbgrader releases markdown as it is, so the instructor's answers stay
