@@ -90,7 +90,7 @@ def torch_gpt(torch, tt_model):
             return self.lm_head(self.ln_f(h))
 
     model = TorchGPT()
-    state = {name: torch.from_numpy(t.data.copy()) for name, t in tt_model.state_dict().items()}
+    state = {name: torch.from_numpy(t.array.copy()) for name, t in tt_model.state_dict().items()}
     model.load_state_dict(state, strict=False)
     return model
 
@@ -118,7 +118,7 @@ def generation_cases():
     prompt = np.random.default_rng(1).integers(0, VOCAB, PROMPT)
     cached = generate(model, prompt, NEW_TOKENS, temperature=0)
     uncached = generate(model, prompt, NEW_TOKENS, temperature=0, use_cache=False)
-    same = bool(np.array_equal(cached.data, uncached.data))
+    same = bool(np.array_equal(cached.array, uncached.array))
     return {
         "generate, KV cache": lambda: generate(model, prompt, NEW_TOKENS, temperature=0),
         "generate, no cache": lambda: generate(model, prompt, NEW_TOKENS, temperature=0,

@@ -257,7 +257,7 @@ def torch_classifier_step(torch, tt_model, model, make_optimizer, data, labels) 
     first receives `tt_model`'s weights: both libraries then do the same work, step for step."""
     with torch.no_grad():
         for mine, theirs in zip(tt_model.parameters(), model.parameters()):
-            theirs.copy_(torch.from_numpy(mine.data.copy()))
+            theirs.copy_(torch.from_numpy(mine.array.copy()))
     opt = make_optimizer(model.parameters())
     x, y = torch.from_numpy(data), torch.from_numpy(labels)
 

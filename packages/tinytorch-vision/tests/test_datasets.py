@@ -68,11 +68,11 @@ def test_item_batch_and_dataloader_with_transforms(tmp_path):
                                atol=1e-5)
     batches = list(DataLoader(ds, batch_size=8, shuffle=True, generator=tt.Generator(0)))
     assert [b[0].shape for b in batches] == [(8, 3, 32, 32), (8, 3, 32, 32), (4, 3, 32, 32)]
-    labels = np.sort(np.concatenate([b[1].data for b in batches]))
+    labels = np.sort(np.concatenate([b[1].array for b in batches]))
     np.testing.assert_array_equal(labels, np.sort(ds.targets))
     sub = Subset(ds, [0, 5])
     x, y = next(iter(DataLoader(sub, batch_size=2)))
-    np.testing.assert_allclose(x.data[1], ds[5][0].data)
+    np.testing.assert_allclose(x.array[1], ds[5][0].array)
     assert y.tolist() == [int(ds.targets[0]), int(ds.targets[5])]
 
 
@@ -89,7 +89,7 @@ def test_second_load_comes_from_the_cache(tmp_path, private_cache, monkeypatch):
 
     monkeypatch.setattr(cifar, "decode_images", no_decoding)
     second = datasets.CIFAR10(tmp_path, progress=False)
-    np.testing.assert_array_equal(second.data, first.data)
+    np.testing.assert_array_equal(second.array, first.array)
     assert second.classes == first.classes
 
 
@@ -109,7 +109,7 @@ def test_corrupt_cache_is_rebuilt(tmp_path):
     first = datasets.CIFAR10(tmp_path, progress=False)
     first.cache_path.write_bytes(b"not a zip file")
     second = datasets.CIFAR10(tmp_path, progress=False)
-    np.testing.assert_array_equal(second.data, first.data)
+    np.testing.assert_array_equal(second.array, first.array)
 
 
 def test_cache_write_is_atomic(tmp_path, monkeypatch):

@@ -203,7 +203,7 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs) -> Tensor:
         ctx = cls()
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays = [a.array if isinstance(a, Tensor) else a for a in args]
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = _grad_mode.enabled and any(needs)
         ctx.needs_input_grad = needs
@@ -216,12 +216,12 @@ class Function:
             if ctx._saved:
                 ctx._track_versions(args, result)
         if _op_hooks:
-            _emit(cls.__name__, "forward", arrays, (result.data,), kwargs)
+            _emit(cls.__name__, "forward", arrays, (result.array,), kwargs)
         return result
 
     def _track_versions(self, args, result) -> None:
-        owners = {id(a.data): a for a in args if isinstance(a, Tensor)}
-        owners[id(result.data)] = result
+        owners = {id(a.array): a for a in args if isinstance(a, Tensor)}
+        owners[id(result.array)] = result
         self._saved_versions = [
             (owners[id(s)], owners[id(s)]._version) for s in self._saved if id(s) in owners
         ]
@@ -326,14 +326,14 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool = False) -> None:
 
 def _initial_gradient(tensor: Tensor, gradient) -> np.ndarray:
     if gradient is None:
-        if tensor.data.size != 1:
+        if tensor.array.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but this "
                 f"tensor has shape {tensor.shape}; pass gradient= of that shape, or reduce "
                 "it first (e.g. loss.sum() or loss.mean())."
             )
         return np.ones(tensor.shape, dtype=tensor.dtype)
-    grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    grad = gradient.array if isinstance(gradient, Tensor) else np.asarray(gradient)
     if grad.shape != tensor.shape:
         raise RuntimeError(
             f"backward: gradient has shape {grad.shape} but the tensor has shape {tensor.shape}"
@@ -389,13 +389,13 @@ def gradcheck(
     for t in checked:
         t.grad = None
     scalar(*inputs).backward()
-    analytic = [t.grad.data.copy() if t.grad is not None else np.zeros(t.shape) for t in checked]
+    analytic = [t.grad.array.copy() if t.grad is not None else np.zeros(t.shape) for t in checked]
 
     with no_grad():
         for t, grad in zip(checked, analytic):
             numeric = np.zeros(t.shape)
-            t.data = np.ascontiguousarray(t.data)
-            flat = t.data.reshape(-1)  # a view: edits show up in t.data
+            t.array = np.ascontiguousarray(t.array)
+            flat = t.array.reshape(-1)  # a view: edits show up in t.array
             for i in range(flat.size):
                 original = flat[i]
                 flat[i] = original + eps

@@ -19,7 +19,7 @@ from .tensor import Tensor, _shape_args
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """Build a new tensor from data (always a copy, like torch.tensor)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     source = np.array(data, copy=True) if isinstance(data, np.ndarray) else data
     return Tensor(source, dtype=dtype, requires_grad=requires_grad)
 
@@ -133,10 +133,10 @@ def full_like(other: Tensor, fill_value, dtype=None, requires_grad: bool = False
 
 
 def tril(t: Tensor, diagonal: int = 0) -> Tensor:
-    return Tensor._make(np.tril(t.data, diagonal)) if not t.requires_grad \
+    return Tensor._make(np.tril(t.array, diagonal)) if not t.requires_grad \
         else t.masked_fill(Tensor._make(~np.tril(np.ones(t.shape[-2:], bool), diagonal)), 0)
 
 
 def triu(t: Tensor, diagonal: int = 0) -> Tensor:
-    return Tensor._make(np.triu(t.data, diagonal)) if not t.requires_grad \
+    return Tensor._make(np.triu(t.array, diagonal)) if not t.requires_grad \
         else t.masked_fill(Tensor._make(~np.triu(np.ones(t.shape[-2:], bool), diagonal)), 0)

@@ -38,7 +38,7 @@ def save_pretrained(directory, model: TinyGPT, tokenizer: Tokenizer | None = Non
         raise TypeError(f"save_pretrained: expected a TinyGPT, got {type(model).__name__}")
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
-    arrays = {name: tensor.data for name, tensor in model.state_dict().items()}
+    arrays = {name: tensor.array for name, tensor in model.state_dict().items()}
     savez_atomic(os.path.join(directory, MODEL_FILE), arrays)
     config = {"format": FORMAT, "model": "TinyGPT", "config": model.config,
               "dtype": str(model.token_embedding.weight.dtype), "metadata": metadata}

@@ -271,7 +271,7 @@ def package_versions() -> dict[str, str]:
 def _state_arrays(model: nn.Module) -> dict:
     if not isinstance(model, nn.Module):
         raise TypeError(f"register: expected a tinytorch Module, got {type(model).__name__}")
-    return {name: tensor.data for name, tensor in model.state_dict().items()}
+    return {name: tensor.array for name, tensor in model.state_dict().items()}
 
 
 def _check_name(name) -> None:

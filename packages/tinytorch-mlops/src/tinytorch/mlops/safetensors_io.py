@@ -96,7 +96,7 @@ def _header(tensors, metadata) -> tuple[bytes, list[np.ndarray]]:
 def _little_endian(name: str, value) -> np.ndarray:
     if not isinstance(name, str) or name == "__metadata__":
         raise ValueError(f"safetensors.save_file: invalid tensor name {name!r}")
-    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    array = value.array if isinstance(value, Tensor) else np.asarray(value)
     dtype = array.dtype.newbyteorder("<") if array.dtype.byteorder == ">" else array.dtype
     if dtype not in CODES:
         raise TypeError(f"safetensors.save_file: tensor '{name}' has dtype {array.dtype}; "

@@ -109,7 +109,7 @@ def save_model(model: nn.Module, config: dict, directory, extra: dict | None = N
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    arrays = {name: t.data for name, t in model.state_dict().items()}
+    arrays = {name: t.array for name, t in model.state_dict().items()}
     savez_atomic(directory / "model.npz", arrays)
     info = {"architecture": "tinytorch.vision.models.build_cnn", "config": full_config(config),
             "tinytorch_vision_version": __version__, **(extra or {})}

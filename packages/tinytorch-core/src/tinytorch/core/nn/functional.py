@@ -77,7 +77,7 @@ def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float =
 
 
 def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
-    data = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    data = labels.array if isinstance(labels, Tensor) else np.asarray(labels)
     if data.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got {data.dtype}")
     if num_classes < 0:
@@ -90,7 +90,7 @@ def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
 
 def embedding(ids: Tensor, weight: Tensor) -> Tensor:
     """Rows of `weight` picked by integer `ids` (repeated ids accumulate gradient)."""
-    data = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+    data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
     if data.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be an integer tensor, got {data.dtype}")
     if data.size and (data.min() < 0 or data.max() >= weight.shape[0]):
@@ -173,7 +173,7 @@ def _coefficients(op, labels, num_classes, weight, ignore_index, label_smoothing
         bad = labels[valid & ((labels < 0) | (labels >= num_classes))]
         raise IndexError(f"{op}: target {int(bad[0])} is out of bounds: class indices must be in "
                          f"[0, {num_classes - 1}] (or ignore_index={ignore_index})")
-    w = np.ones(num_classes, dtype=dtype) if weight is None else weight.data.astype(dtype)
+    w = np.ones(num_classes, dtype=dtype) if weight is None else weight.array.astype(dtype)
     rows = np.arange(labels.size)
     q = np.zeros((labels.size, num_classes), dtype=dtype)
     q[rows, picked] = (1.0 - label_smoothing) * w[picked]
@@ -193,7 +193,7 @@ def cross_entropy(input: Tensor, target, weight: Tensor | None = None,
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.dtype.kind != "f":
         raise TypeError(f"cross_entropy: input (logits) must be floating point, got {input.dtype}")
-    target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target_data = target.array if isinstance(target, Tensor) else np.asarray(target)
     num_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     if weight is not None and weight.shape != (num_classes,):
         raise ValueError(f"cross_entropy: weight must have shape ({num_classes},), got "
@@ -211,7 +211,7 @@ def cross_entropy(input: Tensor, target, weight: Tensor | None = None,
             else target_data.reshape(1, -1)
         probs = probs.astype(input.dtype) * (1 - label_smoothing) + label_smoothing / num_classes
         if weight is not None:
-            probs = probs * weight.data
+            probs = probs * weight.array
         losses = ops.CrossEntropy.apply(logits, probs.astype(input.dtype))
         shape = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
         return _reduce(losses.reshape(shape), reduction)
@@ -230,7 +230,7 @@ def nll_loss(input: Tensor, target, weight: Tensor | None = None,
              ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities `input` (N, C) at class indices."""
     _check_reduction("nll_loss", reduction)
-    target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target_data = target.array if isinstance(target, Tensor) else np.asarray(target)
     log_probs, labels = _class_layout("nll_loss", input, target_data)
     q, norm = _coefficients("nll_loss", labels, log_probs.shape[1], weight, ignore_index,
                             0.0, input.dtype)

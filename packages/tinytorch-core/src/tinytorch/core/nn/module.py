@@ -32,7 +32,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
-        super().__init__(data.data if isinstance(data, Tensor) else data,
+        super().__init__(data.array if isinstance(data, Tensor) else data,
                          requires_grad=requires_grad)
 
     def __repr__(self):
@@ -218,7 +218,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             elif param.grad is not None:
-                param.grad.data[...] = 0
+                param.grad.array[...] = 0
 
     def to(self, dtype) -> Module:
         """Convert floating parameters and buffers to `dtype` (float32/float64)."""
@@ -227,9 +227,9 @@ class Module:
             for registry in (module._parameters, module._buffers):
                 for tensor in registry.values():
                     if tensor is not None and tensor.dtype.kind == "f":
-                        tensor.data = tensor.data.astype(dtype)
+                        tensor.array = tensor.array.astype(dtype)
                         if tensor.grad is not None:
-                            tensor.grad.data = tensor.grad.data.astype(dtype)
+                            tensor.grad.array = tensor.grad.array.astype(dtype)
         return self
 
     def float(self) -> Module:
@@ -268,7 +268,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            array = value.array if isinstance(value, Tensor) else np.asarray(value)
             if array.shape != target.shape:
                 mismatched.append(f"{key}: checkpoint {array.shape} vs model {target.shape}")
         if mismatched:
@@ -277,8 +277,8 @@ class Module:
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]
-                array = value.data if isinstance(value, Tensor) else np.asarray(value)
-                np.copyto(target.data, array, casting="unsafe")
+                array = value.array if isinstance(value, Tensor) else np.asarray(value)
+                np.copyto(target.array, array, casting="unsafe")
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing

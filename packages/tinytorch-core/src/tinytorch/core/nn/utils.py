@@ -28,9 +28,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         return Tensor(0.0)
     # BEGIN SOLUTION
     if norm_type == float("inf"):
-        total = max(float(np.abs(g.data).max()) for g in grads)
+        total = max(float(np.abs(g.array).max()) for g in grads)
     else:
-        total = float(sum(float((np.abs(g.data.astype(np.float64)) ** norm_type).sum())
+        total = float(sum(float((np.abs(g.array.astype(np.float64)) ** norm_type).sum())
                           for g in grads) ** (1.0 / norm_type))
     # END SOLUTION
     if error_if_nonfinite and not np.isfinite(total):
@@ -40,7 +40,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     scale = max_norm / (total + 1e-6)
     if scale < 1.0:
         for g in grads:
-            g.data *= g.data.dtype.type(scale)
+            g.array *= g.array.dtype.type(scale)
     # END SOLUTION
     return Tensor(np.asarray(total, dtype=grads[0].dtype))
 
@@ -48,4 +48,4 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
 @no_grad()
 def clip_grad_value_(parameters, clip_value: float) -> None:
     for g in _grads(parameters):
-        np.clip(g.data, -clip_value, clip_value, out=g.data)
+        np.clip(g.array, -clip_value, clip_value, out=g.array)

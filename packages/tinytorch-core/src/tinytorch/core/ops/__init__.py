@@ -18,14 +18,22 @@ from .arithmetic import (
 from .indexing import (
     Gather,
     GetItem,
+    IndexAdd,
+    IndexPut,
     MaskedFill,
+    Scatter,
     Where,
+    copy_to,
     gather,
     getitem,
+    index_add,
+    index_put,
     index_to_numpy,
     masked_fill,
     nondifferentiable,
+    scatter,
     where,
+    write_at,
 )
 from .linalg import Linear, MatMul, linear, matmul
 from .pointwise import (

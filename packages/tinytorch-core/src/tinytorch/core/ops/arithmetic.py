@@ -203,5 +203,5 @@ def pow(base, exponent) -> Tensor:
     if isinstance(base, Tensor) and isinstance(exponent, (numbers.Real, np.number)) \
             and not isinstance(exponent, bool):
         exponent = float(exponent) if base.dtype.kind == "f" else exponent
-        return PowScalar.apply(base, base.data.dtype.type(exponent))
+        return PowScalar.apply(base, base.array.dtype.type(exponent))
     return _binary(Pow, "pow", base, exponent)

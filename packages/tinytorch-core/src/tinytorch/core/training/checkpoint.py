@@ -31,7 +31,7 @@ FORMAT = "tinytorch-checkpoint-v1"
 
 def save_checkpoint(path, model, optimizer=None, **meta) -> None:
     """Write model (and optimizer) state to `path` atomically; `meta` must be JSON-able."""
-    arrays = {f"model/{name}": tensor.data for name, tensor in model.state_dict().items()}
+    arrays = {f"model/{name}": tensor.array for name, tensor in model.state_dict().items()}
     info = {"format": FORMAT, **meta}
     if optimizer is not None:
         optimizer_arrays, info["optimizer"] = _pack_optimizer(optimizer.state_dict())
@@ -73,7 +73,7 @@ def _pack_optimizer(state_dict: dict) -> tuple[dict, dict]:
     for index, per_param in state_dict["state"].items():
         for key, value in per_param.items():
             if isinstance(value, (np.ndarray, Tensor)):
-                arrays[f"optimizer/state/{index}/{key}"] = np.asarray(value.data if isinstance(
+                arrays[f"optimizer/state/{index}/{key}"] = np.asarray(value.array if isinstance(
                     value, Tensor) else value)
             else:
                 scalars.setdefault(str(index), {})[key] = _plain(value)

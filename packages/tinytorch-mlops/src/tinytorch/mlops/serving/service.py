@@ -110,7 +110,7 @@ class ModelService:
             batch = self.parse(inputs)
             with self._lock, no_grad():
                 try:
-                    outputs = self.model(Tensor(batch)).data
+                    outputs = self.model(Tensor(batch)).array
                 except (ValueError, TypeError, IndexError) as exc:  # input the model refuses
                     raise RequestError(f"/predict: the model rejected the input: {exc}",
                                        status=422) from None
