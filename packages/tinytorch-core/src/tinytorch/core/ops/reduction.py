@@ -158,7 +158,8 @@ class LogSoftmax(Function):
 def reduce_sum(a: Tensor, dim=None, keepdim=False) -> Tensor:
     axes = normalize_dims("sum", dim, a.ndim)
     if a.dtype.kind in "bu" or a.dtype.kind == "i":
-        return Tensor._make(np.asarray(np.sum(a.array, axis=axes, keepdims=keepdim, dtype=np.int64)))
+        total = np.sum(a.array, axis=axes, keepdims=keepdim, dtype=np.int64)
+        return Tensor._make(np.asarray(total))
     return Sum.apply(a, axes, keepdim)
 
 
