@@ -161,9 +161,9 @@ def test_integer_floor_division_by_zero_raises():
 
 def test_bitwise_operators_match_torch():
     a, b = np.array([5, 3, 12]), np.array([3, 6, 10])
-    for op in ("&", "|", "^"):
-        mine = eval(f"tt.tensor(a) {op} tt.tensor(b)")
-        theirs = eval(f"torch.tensor(a) {op} torch.tensor(b)")
+    for op in ("__and__", "__or__", "__xor__"):
+        mine = getattr(tt.tensor(a), op)(tt.tensor(b))
+        theirs = getattr(torch.tensor(a), op)(torch.tensor(b))
         np.testing.assert_array_equal(mine.array, theirs.numpy())
     mask = tt.tensor([True, False])
     mask |= tt.tensor([False, True])
