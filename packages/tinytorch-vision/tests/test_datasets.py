@@ -89,7 +89,7 @@ def test_second_load_comes_from_the_cache(tmp_path, private_cache, monkeypatch):
 
     monkeypatch.setattr(cifar, "decode_images", no_decoding)
     second = datasets.CIFAR10(tmp_path, progress=False)
-    np.testing.assert_array_equal(second.array, first.array)
+    np.testing.assert_array_equal(second.data, first.data)
     assert second.classes == first.classes
 
 
@@ -109,7 +109,7 @@ def test_corrupt_cache_is_rebuilt(tmp_path):
     first = datasets.CIFAR10(tmp_path, progress=False)
     first.cache_path.write_bytes(b"not a zip file")
     second = datasets.CIFAR10(tmp_path, progress=False)
-    np.testing.assert_array_equal(second.array, first.array)
+    np.testing.assert_array_equal(second.data, first.data)
 
 
 def test_cache_write_is_atomic(tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from . import dtypes
+from . import devices, dtypes
 
 
 def _as_array(data, dtype) -> np.ndarray:
@@ -229,34 +229,59 @@ class Tensor:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
-    # ------------------------------------------------------------ dtype conversion
-    def to(self, dtype) -> Tensor:
-        dtype = dtypes.as_dtype(dtype)
+    # ------------------------------------------------------------ dtype and device conversion
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False,
+           copy: bool = False) -> Tensor:
+        """`to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)` as in PyTorch.
+
+        The device must be the CPU (the only one TinyTorch has); a GPU fails like CPU-only
+        torch. Converting to the tensor's own dtype returns the tensor itself.
+        """
+        target_dtype, target_device = _to_args(args, dtype, device)
+        devices.resolve("to", target_device)
+        out = self if target_dtype is None else self._cast(dtypes.as_dtype(target_dtype))
+        return out.clone() if copy and out is self else out
+
+    def _cast(self, dtype) -> Tensor:
         if dtype == self.array.dtype:
             return self
         return ops.Cast.apply(self, dtype=dtype) if dtype.kind == "f" and self.requires_grad \
             else Tensor._make(self.array.astype(dtype))
 
+    @property
+    def device(self) -> devices.device:
+        return devices.CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+        devices.resolve("cuda", "cuda" if device is None else device)
+
+    def pin_memory(self) -> Tensor:
+        return self  # page-locked memory speeds up host-to-GPU copies; there is no GPU
+
     def type(self, dtype=None):
         return str(self.array.dtype) if dtype is None else self.to(dtype)
 
     def float(self) -> Tensor:
-        return self.to(dtypes.float32)
+        return self._cast(dtypes.float32)
 
     def double(self) -> Tensor:
-        return self.to(dtypes.float64)
+        return self._cast(dtypes.float64)
 
     def half(self) -> Tensor:
-        return self.to(dtypes.float16)
+        return self._cast(dtypes.float16)
 
     def long(self) -> Tensor:
-        return self.to(dtypes.int64)
+        return self._cast(dtypes.int64)
 
     def int(self) -> Tensor:
-        return self.to(dtypes.int32)
+        return self._cast(dtypes.int32)
 
     def bool(self) -> Tensor:
-        return self.to(dtypes.bool_)
+        return self._cast(dtypes.bool_)
 
     def clone(self) -> Tensor:
         return ops.Clone.apply(self)
@@ -717,6 +742,18 @@ def _scatter_source(op: str, src, value):
     if (src is None) == (value is None):
         raise TypeError(f"{op}: give exactly one of src (a tensor) or value (a number)")
     return src if src is not None else value
+
+
+def _to_args(args, dtype, device) -> tuple:
+    """Sort the positional arguments of `Tensor.to` / `Module.to` into (dtype, device)."""
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype, device = arg.dtype, arg.device
+        elif devices.is_device_like(arg):
+            device = arg
+        elif arg is not None:
+            dtype = arg
+    return dtype, device
 
 
 def _shape_args(args) -> tuple:

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import devices
 from ..autograd import _HookHandle
 from ..dtypes import as_dtype
-from ..tensor import Tensor
+from ..tensor import Tensor, _to_args
 
 
 class Parameter(Tensor):
@@ -220,9 +221,18 @@ class Module:
             elif param.grad is not None:
                 param.grad.array[...] = 0
 
-    def to(self, dtype) -> Module:
-        """Convert floating parameters and buffers to `dtype` (float32/float64)."""
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> Module:
+        """`to(device)`, `to(dtype)`, `to(device, dtype)`, as in PyTorch: parameters and
+        buffers stay the same objects (optimizers keep working); a GPU fails like CPU-only
+        torch; a floating dtype converts floating parameters and buffers."""
+        dtype, device = _to_args(args, dtype, device)
+        devices.resolve("Module.to", device)
+        if dtype is None:
+            return self
         dtype = as_dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: nn.Module.to only accepts floating point dtypes, got "
+                            f"{dtype}")
         for module in self.modules():
             for registry in (module._parameters, module._buffers):
                 for tensor in registry.values():
@@ -231,6 +241,12 @@ class Module:
                         if tensor.grad is not None:
                             tensor.grad.array = tensor.grad.array.astype(dtype)
         return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device=None) -> Module:
+        devices.resolve("Module.cuda", "cuda" if device is None else device)
 
     def float(self) -> Module:
         return self.to(np.float32)
