@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import extensions, ops
 from ..random import get_rng
 from ..tensor import Tensor
 
@@ -270,3 +270,10 @@ __all__ = [
     "dropout", "layer_norm", "one_hot", "embedding", "mse_loss", "l1_loss", "cross_entropy",
     "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy",
 ]
+
+
+def __getattr__(name: str):
+    """Functions of later phases (`F.max_pool2d`, `F.scaled_dot_product_attention`)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return extensions.resolve("nn.functional", name)
