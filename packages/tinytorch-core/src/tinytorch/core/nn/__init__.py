@@ -6,7 +6,6 @@ package is installed (see tinytorch.core.extensions).
 """
 
 from .. import extensions as _extensions
-
 from . import functional, init, utils
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .container import ModuleDict, ModuleList, Sequential
