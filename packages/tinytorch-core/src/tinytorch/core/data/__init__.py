@@ -6,7 +6,9 @@ from .dataloader import DataLoader
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .download import ChecksumError, download_url, file_md5
 from .paths import DATA_ENV, cache_dir, data_root
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler
 
-__all__ = ["DATA_ENV", "ChecksumError", "DataLoader", "Dataset", "Subset", "TensorDataset",
+__all__ = ["DATA_ENV", "BatchSampler", "ChecksumError", "DataLoader", "Dataset", "RandomSampler",
+           "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
            "cache_dir", "data_root", "default_collate", "download_url", "file_md5",
            "random_split"]
