@@ -17,6 +17,7 @@ Systems lessons:
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import pickle
 import queue
@@ -146,10 +147,8 @@ class WorkerPool:
 
     def close(self) -> None:
         for q in self.index_queues:
-            try:
+            with contextlib.suppress(ValueError, OSError):  # queue already closed
                 q.put(None)
-            except (ValueError, OSError):  # queue already closed
-                pass
         for worker in self.workers:
             worker.join(timeout=1.0)
             if worker.is_alive():
