@@ -218,6 +218,15 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
+    def __format__(self, spec: str) -> str:
+        """`f"{loss:.4f}"` formats a one-element tensor as its number, as in PyTorch."""
+        if self.array.size == 1 and self.ndim == 0:
+            return format(self.item(), spec)
+        if not spec:
+            return str(self)
+        raise TypeError(f"unsupported format string {spec!r} passed to Tensor.__format__ "
+                        f"(a tensor of shape {self.shape}; format .item() of a 0-d tensor)")
+
     def __repr__(self) -> str:
         body = np.array2string(self.array, separator=", ", precision=4, prefix="tensor(")
         extras = []
@@ -349,6 +358,28 @@ class Tensor:
     div = __truediv__
     matmul = __matmul__
 
+    def mm(self, other):
+        """Matrix product of two 2-D tensors (torch.mm: no broadcasting, no 1-D)."""
+        if self.ndim != 2 or not isinstance(other, Tensor) or other.ndim != 2:
+            raise RuntimeError(f"mm: expected two 2-D tensors, got shapes {self.shape} and "
+                               f"{getattr(other, 'shape', type(other).__name__)}")
+        return ops.matmul(self, other)
+
+    def bmm(self, other):
+        """Batched matrix product of (B, N, M) and (B, M, P) tensors (torch.bmm)."""
+        if self.ndim != 3 or not isinstance(other, Tensor) or other.ndim != 3 \
+                or self.shape[0] != other.shape[0]:
+            raise RuntimeError(f"bmm: expected 3-D tensors with the same batch size, got "
+                               f"shapes {self.shape} and {getattr(other, 'shape', None)}")
+        return ops.matmul(self, other)
+
+    def t(self):
+        """Transpose of a tensor of at most 2 dims (torch.Tensor.t)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t: expects a tensor with <= 2 dimensions, but self is "
+                               f"{self.ndim}D; use .transpose(dim0, dim1) or .mT")
+        return self if self.ndim < 2 else ops.transpose(self, 0, 1)
+
     def pow(self, exponent):
         return ops.pow(self, exponent)
 
@@ -398,13 +429,13 @@ class Tensor:
 
     # ------------------------------------------------------------ pointwise maths
     def exp(self):
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(_floating(self))
 
     def log(self):
-        return ops.Log.apply(self)
+        return ops.Log.apply(_floating(self))
 
     def sqrt(self):
-        return ops.Sqrt.apply(self)
+        return ops.Sqrt.apply(_floating(self))
 
     def rsqrt(self):
         return ops.pow(self, -0.5)
@@ -418,25 +449,25 @@ class Tensor:
     clip = clamp
 
     def tanh(self):
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(_floating(self))
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(_floating(self))
 
     def relu(self):
         return ops.ReLU.apply(self)
 
     def sin(self):
-        return ops.Sin.apply(self)
+        return ops.Sin.apply(_floating(self))
 
     def cos(self):
-        return ops.Cos.apply(self)
+        return ops.Cos.apply(_floating(self))
 
-    def softmax(self, dim: int = -1):
-        return ops.softmax(self, dim)
+    def softmax(self, dim: int = -1, dtype=None):
+        return ops.softmax(self if dtype is None else self.to(dtype), dim)
 
-    def log_softmax(self, dim: int = -1):
-        return ops.log_softmax(self, dim)
+    def log_softmax(self, dim: int = -1, dtype=None):
+        return ops.log_softmax(self if dtype is None else self.to(dtype), dim)
 
     def masked_fill(self, mask, value):
         return ops.masked_fill(self, mask, value)
@@ -461,10 +492,29 @@ class Tensor:
         return ops.var(self, dim, keepdim, _correction(unbiased, correction)).sqrt()
 
     def max(self, dim=None, keepdim: bool = False):
+        if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
+            return self.maximum(dim)
         return ops.max_min(self, dim, keepdim, "max")
 
     def min(self, dim=None, keepdim: bool = False):
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
         return ops.max_min(self, dim, keepdim, "min")
+
+    def maximum(self, other):
+        return ops.where(self >= other, self, other)
+
+    def minimum(self, other):
+        return ops.where(self <= other, self, other)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False):
+        return ops.argsort(self, dim, descending, stable)
 
     def argmax(self, dim=None, keepdim: bool = False):
         return ops.arg_reduce(self, dim, keepdim, "argmax")
@@ -742,6 +792,11 @@ def _scatter_source(op: str, src, value):
     if (src is None) == (value is None):
         raise TypeError(f"{op}: give exactly one of src (a tensor) or value (a number)")
     return src if src is not None else value
+
+
+def _floating(t: Tensor) -> Tensor:
+    """Integer and bool tensors go to the default float first (torch.exp(int) is float32)."""
+    return t if t.array.dtype.kind == "f" else t._cast(dtypes.default_float)
 
 
 def _to_args(args, dtype, device) -> tuple:

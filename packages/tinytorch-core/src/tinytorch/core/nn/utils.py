@@ -23,6 +23,8 @@ def _grads(parameters) -> list:
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False) -> Tensor:
     """Scale gradients in place so their total norm is <= max_norm; returns the old norm."""
+    if not max_norm >= 0:  # also catches NaN: a negative scale would flip every gradient
+        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
     grads = _grads(parameters)
     if not grads:
         return Tensor(0.0)
@@ -47,5 +49,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
 
 @no_grad()
 def clip_grad_value_(parameters, clip_value: float) -> None:
+    if not clip_value >= 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for g in _grads(parameters):
         np.clip(g.array, -clip_value, clip_value, out=g.array)

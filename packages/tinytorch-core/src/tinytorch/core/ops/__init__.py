@@ -15,6 +15,7 @@ from .arithmetic import (
     pow,
     sub,
 )
+from .einsum import Einsum, einsum
 from .indexing import (
     Gather,
     GetItem,
@@ -90,6 +91,7 @@ from .shape import (
     transpose,
     unsqueeze,
 )
+from .sorting import argsort, sort, topk
 
 __all__ = [name for name in dir() if not name.startswith("_")]
 
