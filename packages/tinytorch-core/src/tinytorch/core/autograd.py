@@ -148,7 +148,19 @@ class Function:
     links the result into the graph with this instance as its `grad_fn`. Backward may
     return gradients in the broadcast shape; the engine sums them back to each input's
     shape, so broadcasting is handled once, here, for every op.
+
+    TinyTorch's own ops work on numpy arrays (above). A Function written outside
+    TinyTorch's packages (a script, a PyTorch program) gets PyTorch's interface instead:
+    forward and backward receive and return Tensors, and run with gradients off. The
+    class attribute `tensor_io` says which; set it to choose explicitly.
     """
+
+    tensor_io = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "tensor_io" not in cls.__dict__:
+            cls.tensor_io = not cls.__module__.startswith("tinytorch.")
 
     # bookkeeping kept after the graph is freed (so a second backward can say why it fails)
     _KEEP_AFTER_FREE = ("inputs", "input_shapes", "needs_input_grad", "_freed")
@@ -207,7 +219,11 @@ class Function:
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = _grad_mode.enabled and any(needs)
         ctx.needs_input_grad = needs
-        out = cls.forward(ctx, *arrays, **kwargs)
+        if cls.tensor_io:  # PyTorch's interface: Tensors in and out, no graph inside
+            with no_grad():
+                out = _as_array(cls.forward(ctx, *args, **kwargs))
+        else:
+            out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._make(out, record)
         if record:
             ctx.inputs = tuple((a.grad_fn or a) if n else None for a, n in zip(args, needs))
@@ -222,9 +238,18 @@ class Function:
     def _track_versions(self, args, result) -> None:
         owners = {id(a.array): a for a in args if isinstance(a, Tensor)}
         owners[id(result.array)] = result
-        self._saved_versions = [
-            (owners[id(s)], owners[id(s)]._version) for s in self._saved if id(s) in owners
-        ]
+        keys = [id(s.array) if isinstance(s, Tensor) else id(s) for s in self._saved]
+        self._saved_versions = [(owners[k], owners[k]._version) for k in keys if k in owners]
+
+    def _run_backward(self, grad: np.ndarray) -> tuple:
+        """Call the subclass's backward with arrays, or with Tensors for `tensor_io`."""
+        if not self.tensor_io:
+            grads = type(self).backward(self, grad)
+            return grads if isinstance(grads, tuple) else (grads,)
+        with no_grad():
+            grads = type(self).backward(self, Tensor._make(grad))
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        return tuple(None if g is None else _as_array(g) for g in grads)
 
     def _release(self) -> None:
         """Drop everything saved for backward; keep the graph's shape for error messages."""
@@ -235,6 +260,10 @@ class Function:
 
     def parents(self) -> list[Function]:
         return [p for p in self.inputs if isinstance(p, Function)]
+
+
+def _as_array(value) -> np.ndarray:
+    return value.array if isinstance(value, Tensor) else np.asarray(value)
 
 
 _FREED_MESSAGE = (
@@ -303,9 +332,7 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool = False) -> None:
             raise RuntimeError(_FREED_MESSAGE)
         if node._retained is not None:
             node._retained._accumulate_grad(grad)
-        input_grads = type(node).backward(node, grad)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
+        input_grads = node._run_backward(grad)
         if _op_hooks:
             _emit(node.name, "backward", (grad,), [g for g in input_grads if g is not None], {})
         # BEGIN SOLUTION
