@@ -38,5 +38,6 @@ for name, make_optimizer in [
         loss.backward()
         optimizer.step()
     linear_layer = model[0]
-    print(name, f"y = {linear_layer.bias.item():.5f} + {linear_layer.weight[:, 0].item():.5f} x"
-          f" + {linear_layer.weight[:, 1].item():.5f} x^2 + {linear_layer.weight[:, 2].item():.5f} x^3")
+    w = linear_layer.weight
+    print(name, f"y = {linear_layer.bias.item():.5f} + {w[:, 0].item():.5f} x"
+          f" + {w[:, 1].item():.5f} x^2 + {w[:, 2].item():.5f} x^3")
