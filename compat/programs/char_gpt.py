@@ -22,10 +22,10 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 text = ("First Citizen: Before we proceed any further, hear me speak. All: Speak, speak. "
         "First Citizen: You are all resolved rather to die than to famish? All: Resolved. "
         "resolved. First Citizen: First, you know Caius Marcius is chief enemy to the people.")
-chars = sorted(list(set(text)))
+chars = sorted(set(text))
 vocab_size = len(chars)
 stoi = {ch: i for i, ch in enumerate(chars)}
-itos = {i: ch for i, ch in enumerate(chars)}
+itos = dict(enumerate(chars))
 
 
 def encode(s):
