@@ -6,6 +6,7 @@ README.md, read from there, so the README documents exactly what this suite runs
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -31,21 +32,59 @@ def _is_torch_import(line: str) -> bool:
     return bool(re.match(r"\s*(import|from)\s+(torch|torchvision)\b", line))
 
 
-def switch_imports(source: str, table: dict[str, str] | None = None) -> str:
-    """The same program with every torch/torchvision import line replaced per the table.
+def _modules(line: str) -> list[str]:
+    """The modules an import line names, in order."""
+    node = ast.parse(line.strip()).body[0]
+    if isinstance(node, ast.ImportFrom):
+        return [node.module]
+    return [alias.name for alias in node.names]
 
-    Any other line is left exactly as it is; an import the table does not cover is an
-    error (so the README's table must grow with what the programs use).
+
+def module_map(table: dict[str, str]) -> dict[str, str]:
+    """torch module -> TinyTorch module, read off the table's rows."""
+    mapping = {}
+    for pytorch_line, tinytorch_line in table.items():
+        theirs, ours = _modules(pytorch_line), _modules(tinytorch_line)
+        if "." in theirs[0] and ours == ["tinytorch.core"]:  # `import torch.utils.data`
+            continue
+        mapping.update(zip(theirs, ours))
+    return mapping
+
+
+def switch_line(line: str, mapping: dict[str, str]) -> str:
+    """One torch/torchvision import statement, rewritten to the TinyTorch modules."""
+    node = ast.parse(line.strip()).body[0]
+    if isinstance(node, ast.ImportFrom):
+        if node.module not in mapping:
+            raise KeyError(f"import line {line.strip()!r} is not in the README's mapping table")
+        names = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in node.names)
+        return f"from {mapping[node.module]} import {names}"
+    parts = []
+    for alias in node.names:
+        top = alias.name.split(".")[0]
+        if alias.asname is None:  # `import torch.utils.data` binds `torch`: import the root
+            if top not in mapping:
+                raise KeyError(f"import line {line.strip()!r} is not in the README's mapping "
+                               "table")
+            parts.append(f"import {mapping[top]} as {top}")
+        elif alias.name in mapping:
+            parts.append(f"import {mapping[alias.name]} as {alias.asname}")
+        else:
+            raise KeyError(f"import line {line.strip()!r} is not in the README's mapping table")
+    return "; ".join(parts)
+
+
+def switch_imports(source: str, table: dict[str, str] | None = None) -> str:
+    """The same program with every torch/torchvision import line replaced, by the table's
+    module mapping. Any other line is left exactly as it is; an import of a module the
+    table does not cover is an error (so the README's table grows with what programs use).
     """
-    table = import_table() if table is None else table
+    mapping = module_map(import_table() if table is None else table)
     out = []
     for line in source.splitlines(keepends=True):
-        stripped = line.strip()
         if _is_torch_import(line):
-            if stripped not in table:
-                raise KeyError(f"import line {stripped!r} is not in the README's mapping table")
             indent = line[: len(line) - len(line.lstrip())]
-            out.append(indent + table[stripped] + ("\n" if line.endswith("\n") else ""))
+            out.append(indent + switch_line(line, mapping) + ("\n" if line.endswith("\n") else ""))
         else:
             out.append(line)
     return "".join(out)

@@ -87,6 +87,12 @@ def bound_names(import_line: str) -> list[str]:
     return sorted(names)
 
 
+def test_readme_table_rows_are_what_the_switch_does():
+    table = import_table()
+    for pytorch_line, tinytorch_line in table.items():
+        assert switch_imports(pytorch_line, table) == tinytorch_line
+
+
 def test_readme_table_rows_are_valid_imports():
     table = import_table()
     assert table["import torch"] == "import tinytorch.core as torch"
@@ -109,4 +115,6 @@ def test_the_core_package_readme_has_the_same_table():
 def test_an_unmapped_import_is_refused():
     with pytest.raises(KeyError, match="not in the README's mapping table"):
         switch_imports("import torch.distributed as dist\n")
+    with pytest.raises(KeyError, match="not in the README's mapping table"):
+        switch_imports("from torch.distributions import Normal\n")
     assert importlib.import_module("tinytorch.core").nn is not None

@@ -55,6 +55,7 @@ from .dtypes import (
 )
 from .functions import (
     abs,
+    allclose,
     argmax,
     argmin,
     argsort,
@@ -64,6 +65,7 @@ from .functions import (
     clamp,
     cos,
     einsum,
+    equal,
     exp,
     flatten,
     gather,

@@ -53,6 +53,7 @@ softmax, log_softmax, clamp, reshape, flatten, squeeze, unsqueeze, transpose, pe
     _method(n) for n in ("softmax", "log_softmax", "clamp", "reshape", "flatten", "squeeze",
                          "unsqueeze", "transpose", "permute")
 )
-topk, sort, argsort, mm, bmm, t, maximum, minimum = (
-    _method(n) for n in ("topk", "sort", "argsort", "mm", "bmm", "t", "maximum", "minimum")
+topk, sort, argsort, mm, bmm, t, maximum, minimum, equal, allclose = (
+    _method(n) for n in ("topk", "sort", "argsort", "mm", "bmm", "t", "maximum", "minimum",
+                         "equal", "allclose")
 )

@@ -427,6 +427,11 @@ class Tensor:
     def equal(self, other) -> bool:
         return self.shape == other.shape and bool(np.array_equal(self.array, other.array))
 
+    def allclose(self, other, rtol: float = 1e-5, atol: float = 1e-8,
+                 equal_nan: bool = False) -> bool:
+        other = other.array if isinstance(other, Tensor) else other
+        return bool(np.allclose(self.array, other, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
     # ------------------------------------------------------------ pointwise maths
     def exp(self):
         return ops.Exp.apply(_floating(self))
