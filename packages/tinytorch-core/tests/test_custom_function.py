@@ -1,4 +1,8 @@
-"""Custom autograd Functions written PyTorch's way (Tensors in and out) run unchanged."""
+"""Custom autograd Functions written PyTorch's way run unchanged; numpy-style ones too.
+
+A Function defined outside TinyTorch's packages receives TorchStyleArrays: numpy arrays
+that also answer PyTorch's method names (clamp, clone, sum(dim=...), ...).
+"""
 
 from __future__ import annotations
 
@@ -67,24 +71,56 @@ def test_pytorch_style_functions_match_torch(dtype):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
 
 
-def test_forward_runs_without_recording_a_graph():
+def test_user_functions_get_arrays_that_speak_both_dialects():
     seen = {}
 
     class Probe(tt.autograd.Function):
         @staticmethod
         def forward(ctx, x):
-            inner = x * 2
-            seen["inner_requires_grad"] = inner.requires_grad
-            seen["type"] = type(x)
-            return inner
+            seen["is_array"] = isinstance(x, np.ndarray)
+            ctx.save_for_backward(x)
+            numpy_style = np.exp(x).max(axis=1, keepdims=True)
+            torch_style = x.exp().max(dim=1, keepdim=True)
+            np.testing.assert_array_equal(numpy_style, torch_style)
+            return x.clamp(min=0) * 2
 
         @staticmethod
         def backward(ctx, grad):
-            return grad * 2
+            (x,) = ctx.saved_tensors
+            grad_input = grad.clone() * 2
+            grad_input[x < 0] = 0
+            return grad_input
 
     assert Probe.tensor_io
-    out = Probe.apply(tt.ones(3, requires_grad=True))
-    assert out.requires_grad and seen == {"inner_requires_grad": False, "type": tt.Tensor}
+    x = tt.tensor([[-1.0, 2.0], [3.0, -4.0]], requires_grad=True)
+    out = Probe.apply(x)
+    assert isinstance(out.array, np.ndarray) and type(out.array) is np.ndarray
+    out.sum().backward()
+    assert seen["is_array"] and x.grad.tolist() == [[0.0, 2.0], [2.0, 0.0]]
+    with tt.no_grad():
+        x += 1  # the saved input was modified: backward must notice, as for built-in ops
+    y = Probe.apply(tt.tensor([1.0, 2.0], requires_grad=True).reshape(1, 2))
+    assert y.requires_grad
+
+
+def test_in_place_edit_of_a_saved_input_is_caught():
+    class Square(tt.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, grad):
+            (a,) = ctx.saved_tensors
+            return 2 * a * grad
+
+    leaf = tt.tensor([1.0, 2.0], requires_grad=True)
+    x = leaf * 1
+    y = Square.apply(x)
+    x.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
 
 
 def test_numpy_style_functions_can_opt_in():

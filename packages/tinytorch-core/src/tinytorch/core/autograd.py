@@ -149,10 +149,12 @@ class Function:
     return gradients in the broadcast shape; the engine sums them back to each input's
     shape, so broadcasting is handled once, here, for every op.
 
-    TinyTorch's own ops work on numpy arrays (above). A Function written outside
-    TinyTorch's packages (a script, a PyTorch program) gets PyTorch's interface instead:
-    forward and backward receive and return Tensors, and run with gradients off. The
-    class attribute `tensor_io` says which; set it to choose explicitly.
+    TinyTorch's own ops work on plain numpy arrays (above). A Function written outside
+    TinyTorch's packages (a notebook, a script, a PyTorch program) receives its arrays as
+    `TorchStyleArray`s: still numpy arrays, which also answer PyTorch's method names
+    (`input.clamp(min=0)`, `grad.clone()`, `x.sum(dim=1)`), so numpy-style and
+    PyTorch-style Functions both run. The class attribute `tensor_io` says which a class
+    gets; set it to choose explicitly.
     """
 
     tensor_io = False
@@ -219,9 +221,9 @@ class Function:
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = _grad_mode.enabled and any(needs)
         ctx.needs_input_grad = needs
-        if cls.tensor_io:  # PyTorch's interface: Tensors in and out, no graph inside
+        if cls.tensor_io:  # numpy arrays that also speak PyTorch's method names
             with no_grad():
-                out = _as_array(cls.forward(ctx, *args, **kwargs))
+                out = _as_array(cls.forward(ctx, *map(torch_style, arrays), **kwargs))
         else:
             out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._make(out, record)
@@ -238,7 +240,7 @@ class Function:
     def _track_versions(self, args, result) -> None:
         owners = {id(a.array): a for a in args if isinstance(a, Tensor)}
         owners[id(result.array)] = result
-        keys = [id(s.array) if isinstance(s, Tensor) else id(s) for s in self._saved]
+        keys = [id(_storage(s)) for s in self._saved]
         self._saved_versions = [(owners[k], owners[k]._version) for k in keys if k in owners]
 
     def _run_backward(self, grad: np.ndarray) -> tuple:
@@ -247,7 +249,7 @@ class Function:
             grads = type(self).backward(self, grad)
             return grads if isinstance(grads, tuple) else (grads,)
         with no_grad():
-            grads = type(self).backward(self, Tensor._make(grad))
+            grads = type(self).backward(self, torch_style(grad))
         grads = grads if isinstance(grads, tuple) else (grads,)
         return tuple(None if g is None else _as_array(g) for g in grads)
 
@@ -263,7 +265,17 @@ class Function:
 
 
 def _as_array(value) -> np.ndarray:
+    """A plain ndarray from what a Function returned (Tensor, TorchStyleArray, number)."""
     return value.array if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _storage(saved):
+    """The array a saved value lives in, to find its owner tensor for version checks."""
+    if isinstance(saved, Tensor):
+        return saved.array
+    if isinstance(saved, TorchStyleArray) and saved.base is not None:
+        return saved.base
+    return saved
 
 
 _FREED_MESSAGE = (
@@ -448,3 +460,4 @@ def gradcheck(
 
 # Imported last: tensor.py imports this module too, and either may be imported first.
 from .tensor import Tensor  # noqa: E402
+from .torch_style import TorchStyleArray, torch_style  # noqa: E402

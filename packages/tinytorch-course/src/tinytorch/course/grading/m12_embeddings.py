@@ -19,7 +19,7 @@ def lookup_gathers_rows(student):
     """embedding(ids, weight) returns weight[ids] for ids of any shape."""
     weight = _table()
     ids = np.array([[0, 5], [2, 2]])
-    check_close(student.embedding(Tensor(ids), weight), weight.data[ids], "embedding(ids)")
+    check_close(student.embedding(Tensor(ids), weight), weight.array[ids], "embedding(ids)")
 
 
 @grading_test(points=2)
@@ -30,7 +30,7 @@ def backward_accumulates_repeated_ids(student):
     out = student.embedding(Tensor(ids), weight)
     grad = np.random.default_rng(0).standard_normal(out.shape)
     (out * Tensor(grad)).sum().backward()
-    expected = np.zeros_like(weight.data)
+    expected = np.zeros_like(weight.array)
     np.add.at(expected, ids, grad)
     check_close(weight.grad, expected, "weight.grad (row 1 is used three times)")
 
@@ -39,10 +39,10 @@ def backward_accumulates_repeated_ids(student):
 def padding_row_gets_no_gradient(student):
     """Embedding(padding_idx=p): row p starts at zero and never receives a gradient."""
     layer = student.Embedding(5, 2, padding_idx=0)
-    assert np.all(layer.weight.data[0] == 0), "the padding row must start at zero"
+    assert np.all(layer.weight.array[0] == 0), "the padding row must start at zero"
     layer(Tensor(np.array([0, 2, 0]))).sum().backward()
-    check_close(layer.weight.grad.data[0], [0.0, 0.0], "gradient of the padding row")
-    check_close(layer.weight.grad.data[2], [1.0, 1.0], "gradient of row 2")
+    check_close(layer.weight.grad.array[0], [0.0, 0.0], "gradient of the padding row")
+    check_close(layer.weight.grad.array[2], [1.0, 1.0], "gradient of row 2")
 
 
 @grading_test(points=2)
