@@ -162,3 +162,16 @@ def test_clipping_with_a_negative_bound_is_refused():
     with pytest.raises(ValueError, match="clip_value must be >= 0"):
         nn.utils.clip_grad_value_([w], -0.5)
     assert w.grad.tolist() == [3.0, 4.0, 0.0]
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "argmax", "argmin", "std",
+                                  "var"])
+def test_reductions_accept_axis_as_torch_does(name):
+    a = np.random.default_rng(3).standard_normal((3, 4)).astype(np.float32)
+    mine = getattr(tt.tensor(a), name)(axis=1)
+    theirs = getattr(torch.tensor(a), name)(axis=1)
+    mine = mine[0] if isinstance(mine, tuple) else mine
+    theirs = theirs[0] if isinstance(theirs, tuple) else theirs
+    np.testing.assert_allclose(mine.array, theirs.numpy(), rtol=1e-5)
+    with pytest.raises(TypeError, match="dim or its alias axis, not both"):
+        getattr(tt.tensor(a), name)(1, axis=1)

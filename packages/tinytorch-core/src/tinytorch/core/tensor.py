@@ -481,27 +481,31 @@ class Tensor:
         return ops.where(condition, self, other)
 
     # ------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim: bool = False, dtype=None):
-        out = ops.reduce_sum(self, dim, keepdim)
+    # `axis=` is accepted as PyTorch accepts it: an alias of `dim`.
+    def sum(self, dim=None, keepdim: bool = False, dtype=None, *, axis=None):
+        out = ops.reduce_sum(self, _dim(dim, axis), keepdim)
         return out if dtype is None else out.to(dtype)
 
-    def mean(self, dim=None, keepdim: bool = False):
-        return ops.mean(self, dim, keepdim)
+    def mean(self, dim=None, keepdim: bool = False, *, axis=None):
+        return ops.mean(self, _dim(dim, axis), keepdim)
 
     def var(self, dim=None, keepdim: bool = False, unbiased: bool | None = None,
-            correction: int | None = None):
-        return ops.var(self, dim, keepdim, _correction(unbiased, correction))
+            correction: int | None = None, *, axis=None):
+        return ops.var(self, _dim(dim, axis), keepdim, _correction(unbiased, correction))
 
     def std(self, dim=None, keepdim: bool = False, unbiased: bool | None = None,
-            correction: int | None = None):
-        return ops.var(self, dim, keepdim, _correction(unbiased, correction)).sqrt()
+            correction: int | None = None, *, axis=None):
+        return ops.var(self, _dim(dim, axis), keepdim,
+                       _correction(unbiased, correction)).sqrt()
 
-    def max(self, dim=None, keepdim: bool = False):
+    def max(self, dim=None, keepdim: bool = False, *, axis=None):
+        dim = _dim(dim, axis)
         if isinstance(dim, Tensor):  # torch.max(a, b): the elementwise maximum
             return self.maximum(dim)
         return ops.max_min(self, dim, keepdim, "max")
 
-    def min(self, dim=None, keepdim: bool = False):
+    def min(self, dim=None, keepdim: bool = False, *, axis=None):
+        dim = _dim(dim, axis)
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         return ops.max_min(self, dim, keepdim, "min")
@@ -521,11 +525,11 @@ class Tensor:
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False):
         return ops.argsort(self, dim, descending, stable)
 
-    def argmax(self, dim=None, keepdim: bool = False):
-        return ops.arg_reduce(self, dim, keepdim, "argmax")
+    def argmax(self, dim=None, keepdim: bool = False, *, axis=None):
+        return ops.arg_reduce(self, _dim(dim, axis), keepdim, "argmax")
 
-    def argmin(self, dim=None, keepdim: bool = False):
-        return ops.arg_reduce(self, dim, keepdim, "argmin")
+    def argmin(self, dim=None, keepdim: bool = False, *, axis=None):
+        return ops.arg_reduce(self, _dim(dim, axis), keepdim, "argmin")
 
     def norm(self, p=2, dim=None, keepdim: bool = False):
         if p != 2:
@@ -836,6 +840,14 @@ def _check_dim(op: str, dim: int, ndim: int) -> int:
             f", but got {dim})"
         )
     return dim % max(ndim, 1)
+
+
+def _dim(dim, axis):
+    if axis is None:
+        return dim
+    if dim is not None:
+        raise TypeError("reduction: give dim or its alias axis, not both")
+    return axis
 
 
 def _correction(unbiased, correction) -> int:
