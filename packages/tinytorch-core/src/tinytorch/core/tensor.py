@@ -646,7 +646,7 @@ class Tensor:
 
     def _inplace_ufunc(self, name, other, ufunc, out_of_place) -> Tensor:
         """Fast path for + - * /: numpy writes straight into our memory (`out=`)."""
-        if isinstance(other, Tensor) and other.requires_grad or self._requires_grad:
+        if self._records((other,)):  # a graph must record it (or a leaf refuses it)
             return self._inplace_op(name, out_of_place, other)
         operand = other.array if isinstance(other, Tensor) else other
         try:
