@@ -100,6 +100,7 @@ def tests(session: nox.Session) -> None:
     for short in PACKAGE_SESSIONS:
         session.notify(short)
     session.notify("mlops-full")
+    session.notify("compat")
     session.notify("publish")
     session.notify("lint")
     session.notify("milestones", ["--quick"])
@@ -133,6 +134,16 @@ def bump(session: nox.Session) -> None:
         session.error("usage: nox -s bump -- PACKAGE PART   (e.g. tinytorch-core minor)")
     session.install(*RELEASE_TOOLS)
     session.run("python", "-m", "tools.release", "bump", *session.posargs, "--repo", str(ROOT))
+
+
+@nox.session
+def compat(session: nox.Session) -> None:
+    """PyTorch programs (compat/programs) run with torch and with only their imports switched
+    to TinyTorch; their printed losses must agree to float32 rounding."""
+    session.install(*TEST_DEPS)
+    session.install(*_package_paths(["tinytorch-core", "tinytorch-vision", "tinytorch-language"]))
+    session.chdir(ROOT / "compat")
+    session.run("pytest", str(ROOT / "compat"), "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(name="mlops-full")

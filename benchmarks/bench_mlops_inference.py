@@ -56,7 +56,7 @@ TARGET_RATIO = 3.5
 def tinytorch_case(model, x):
     def run():
         with no_grad():
-            return model(x).data
+            return model(x).array
     return run
 
 
@@ -88,7 +88,7 @@ def torch_copy(torch, model):
             t = torch.nn.Flatten()
         else:
             raise TypeError(f"bench_mlops_inference: no PyTorch twin for {type(layer).__name__}")
-        state = {k: torch.from_numpy(v.data.copy()) for k, v in layer.state_dict().items()}
+        state = {k: torch.from_numpy(v.array.copy()) for k, v in layer.state_dict().items()}
         t.load_state_dict(state)
         layers.append(t)
     return torch.nn.Sequential(*layers).eval()
@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [Row(name, BATCH / t.median, BATCH / t.spread[1], BATCH / t.spread[0], "images/s",
                 f"{t.median * 1e3:.2f} ms/batch of {BATCH}") for name, t in timings.items()]
-    dense_bytes = linear.weight.data.nbytes + linear.bias.data.nbytes
-    sparse_bytes = sum(t.data.nbytes for t in sparse.state_dict().values())
+    dense_bytes = linear.weight.array.nbytes + linear.bias.array.nbytes
+    sparse_bytes = sum(t.array.nbytes for t in sparse.state_dict().values())
     notes.append(f"Linear 1024x1024 weights: dense {dense_bytes:,} bytes, CSR at 90% "
                  f"sparsity {sparse_bytes:,} bytes ({dense_bytes / sparse_bytes:.1f}x smaller)")
     ratio = float_bytes / int8_bytes

@@ -148,7 +148,7 @@ def activation_figures() -> dict:
     rows = []
     for name, layer in (("ReLU", nn.ReLU()), ("Sigmoid", nn.Sigmoid()), ("Tanh", nn.Tanh())):
         out = layer(x)
-        rows.append([name, mib(activation_bytes(out.sum(), exclude=[x.data]))])
+        rows.append([name, mib(activation_bytes(out.sum(), exclude=[x.array]))])
     big = np.array([-1000.0, 1000.0], dtype=np.float32)
     problems = []
 
@@ -162,9 +162,9 @@ def activation_figures() -> dict:
         return [str(result.tolist()), ", ".join(sorted(set(problems))) or "none"]
 
     naive_sigmoid = run(lambda: 1 / (1 + np.exp(-big)))
-    stable_sigmoid = run(lambda: Tensor(big).sigmoid().data)
+    stable_sigmoid = run(lambda: Tensor(big).sigmoid().array)
     naive_softmax = run(lambda: np.exp(big) / np.exp(big).sum())
-    stable = run(lambda: Tensor(big).softmax(-1).data)
+    stable = run(lambda: Tensor(big).softmax(-1).array)
     return {"tables": [
         table("What each activation keeps for backward, for a 1000x1000 float32 input "
               "(3.81 MiB)", ["activation", "saved for backward"], rows,
@@ -326,7 +326,7 @@ def training_figures() -> dict:
 
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
                           nn.Linear(512, 10))
-    weights = [p.data for p in model.parameters()]
+    weights = [p.array for p in model.parameters()]
     rows = []
     for micro, steps in ((256, 1), (64, 4), (16, 16)):
         x = Tensor(np.random.default_rng(0).standard_normal((micro, 784)).astype(np.float32))
@@ -376,7 +376,7 @@ def embedding_figures() -> dict:
                          ("GPT-2 BPE", 50257)):
         layer = Embedding(vocab, 128)
         rows.append([label, f"{vocab:,}", f"{layer.num_parameters():,}",
-                     mib(layer.weight.data.nbytes)])
+                     mib(layer.weight.array.nbytes)])
     return {"tables": [table("An embedding table of width d_model = 128 (float32)",
                              ["vocabulary", "rows", "parameters", "memory"], rows)]}
 
@@ -394,7 +394,7 @@ def attention_figures() -> dict:
         q, k, v = (Tensor(rng.standard_normal((1, 1, length, d)).astype(np.float32),
                           requires_grad=True) for _ in range(3))
         out = scaled_dot_product_attention(q, k, v)
-        saved = activation_bytes(out.sum(), exclude=[q.data, k.data, v.data])
+        saved = activation_bytes(out.sum(), exclude=[q.array, k.array, v.array])
         rows.append([length, mib(length * d * 4), mib(saved),
                      f"{saved / (length * length * 4):.2f}"])
     return {"tables": [table(f"One attention head (d={d}, float32): memory saved for backward "
@@ -418,8 +418,8 @@ def transformer_figures() -> dict:
         x = Tensor(np.random.default_rng(0).standard_normal((batch, length, d))
                    .astype(np.float32), requires_grad=True)
         saved = activation_bytes(model(x).sum(),
-                                 exclude=[p.data for p in model.parameters()] + [x.data])
-        weights = sum(p.data.nbytes for p in model.parameters())
+                                 exclude=[p.array for p in model.parameters()] + [x.array])
+        weights = sum(p.array.nbytes for p in model.parameters())
         rows.append([layers, mib(weights), mib(saved), mib(saved // layers)])
     return {"tables": [table(f"Pre-norm TransformerBlocks (d={d}, {heads} heads, batch "
                              f"{batch}, N={length}, float32): what training keeps for backward",

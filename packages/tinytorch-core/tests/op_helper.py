@@ -48,7 +48,7 @@ def check_op(shapes, tt_fn, torch_fn, dtype=np.float32, low=-2.0, high=2.0, seed
     torch_out = _outputs(torch_fn(*torch_inputs))
     assert len(tt_out) == len(torch_out)
     for i, (mine, theirs) in enumerate(zip(tt_out, torch_out)):
-        assert_close(mine.data, theirs.detach().numpy(), atol, rtol, f"forward output {i}")
+        assert_close(mine.array, theirs.detach().numpy(), atol, rtol, f"forward output {i}")
 
     if not grad:
         return
@@ -68,10 +68,10 @@ def check_op(shapes, tt_fn, torch_fn, dtype=np.float32, low=-2.0, high=2.0, seed
         if not mine.requires_grad:
             continue
         if theirs.grad is None:
-            assert mine.grad is None or not np.any(mine.grad.data), f"grad of input {i}"
+            assert mine.grad is None or not np.any(mine.grad.array), f"grad of input {i}"
             continue
         assert mine.grad is not None, f"input {i}: torch has a gradient, TinyTorch has none"
-        assert_close(mine.grad.data, theirs.grad.numpy(), atol, rtol, f"gradient of input {i}")
+        assert_close(mine.grad.array, theirs.grad.numpy(), atol, rtol, f"gradient of input {i}")
 
 
 def check_gradcheck(shapes, fn, low=-2.0, high=2.0, seed=0, arrays=None):

@@ -148,11 +148,11 @@ def test_scheduler_writes_the_rate_the_optimizer_uses():
     opt = optim.SGD([p], lr=1.0)
     scheduler = sched.StepLR(opt, step_size=1, gamma=0.5)
     for expected_move in (1.0, 0.5, 0.25):
-        before = p.data.copy()
+        before = p.array.copy()
         p.grad = Tensor(np.ones(1))
         opt.step()
         scheduler.step()
-        np.testing.assert_allclose(before - p.data, [expected_move])
+        np.testing.assert_allclose(before - p.array, [expected_move])
 
 
 def test_get_last_lr_is_a_copy():

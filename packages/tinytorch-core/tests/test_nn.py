@@ -58,7 +58,7 @@ def test_zero_grad_and_requires_grad_():
     model(tt.randn(3, 4)).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
     model.zero_grad(set_to_none=False)
-    assert all(not p.grad.data.any() for p in model.parameters())
+    assert all(not p.grad.array.any() for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
     model.requires_grad_(False)
@@ -69,7 +69,7 @@ def test_state_dict_round_trip_and_shape_checks():
     a, b = TwoLayer(), TwoLayer()
     b.load_state_dict(a.state_dict())
     x = tt.randn(5, 4)
-    np.testing.assert_array_equal(a(x).data, b(x).data)
+    np.testing.assert_array_equal(a(x).array, b(x).array)
     bad = a.state_dict()
     bad["fc1.weight"] = tt.zeros(3, 3)
     with pytest.raises(ValueError, match=r"size mismatch for fc1.weight: checkpoint \(3, 3\)"):
@@ -89,7 +89,7 @@ def test_forward_hooks_and_pre_hooks():
     pre = model.fc2.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
     out = model(tt.randn(3, 4))
     assert seen == [(3, 8)]
-    np.testing.assert_allclose(out.data, np.broadcast_to(model.fc2.bias.data * 2, (3, 2)),
+    np.testing.assert_allclose(out.array, np.broadcast_to(model.fc2.bias.array * 2, (3, 2)),
                                rtol=1e-6)
     handle.remove()
     pre.remove()
@@ -134,26 +134,26 @@ def test_linear_matches_torch_and_dense_alias(dtype):
     layer = nn.Linear(5, 3).to(dtype)
     ref = torch.nn.Linear(5, 3).to(torch.float64 if dtype == np.float64 else torch.float32)
     with torch.no_grad():
-        ref.weight.copy_(torch.from_numpy(layer.weight.data))
-        ref.bias.copy_(torch.from_numpy(layer.bias.data))
+        ref.weight.copy_(torch.from_numpy(layer.weight.array))
+        ref.bias.copy_(torch.from_numpy(layer.bias.array))
     x = np.random.default_rng(0).standard_normal((7, 5)).astype(dtype)
     out = layer(tt.tensor(x))
     ref_out = ref(torch.from_numpy(x))
-    assert_close(out.data, ref_out.detach().numpy(), 1e-6, 1e-5, "linear")
+    assert_close(out.array, ref_out.detach().numpy(), 1e-6, 1e-5, "linear")
     out.sum().backward()
     ref_out.sum().backward()
-    assert_close(layer.weight.grad.data, ref.weight.grad.numpy(), 1e-5, 1e-5, "weight grad")
-    assert_close(layer.bias.grad.data, ref.bias.grad.numpy(), 1e-5, 1e-5, "bias grad")
+    assert_close(layer.weight.grad.array, ref.weight.grad.numpy(), 1e-5, 1e-5, "weight grad")
+    assert_close(layer.bias.grad.array, ref.bias.grad.numpy(), 1e-5, 1e-5, "bias grad")
 
 
 def test_linear_default_init_matches_pytorch_bounds():
     tt.manual_seed(0)
     layer = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)  # kaiming_uniform(a=sqrt(5)) gives U(-1/sqrt(in), 1/sqrt(in))
-    w = layer.weight.data
+    w = layer.weight.array
     assert w.min() >= -bound and w.max() <= bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.02 * bound
-    assert np.abs(layer.bias.data).max() <= bound
+    assert np.abs(layer.bias.array).max() <= bound
 
 
 @pytest.mark.parametrize("name, kwargs", [
@@ -168,7 +168,7 @@ def test_init_schemes_have_pytorch_standard_deviation(name, kwargs):
     getattr(nn.init, name)(mine, **kwargs)
     ref = torch.empty(*shape)
     getattr(torch.nn.init, name)(ref, **kwargs)
-    assert abs(mine.data.std() - ref.std().item()) < 0.02 * ref.std().item()
+    assert abs(mine.array.std() - ref.std().item()) < 0.02 * ref.std().item()
 
 
 def test_linear_rejects_wrong_input_width():
@@ -194,7 +194,7 @@ def test_dropout_scales_and_is_identity_in_eval():
     tt.manual_seed(0)
     layer = nn.Dropout(0.25)
     x = tt.ones(100_000)
-    out = layer(x).data
+    out = layer(x).array
     assert abs((out == 0).mean() - 0.25) < 0.01
     np.testing.assert_allclose(out[out != 0], 1 / 0.75, rtol=1e-6)
     layer.eval()
@@ -224,7 +224,7 @@ def test_clip_grad_norm_matches_torch():
     ref_norm = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
     np.testing.assert_allclose(norm.item(), ref_norm.item(), rtol=1e-5)
     for p, q in zip(mine, theirs):
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(p.grad.array, q.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
 # ------------------------------------------------------------------ losses vs torch
@@ -288,7 +288,7 @@ def test_cross_entropy_is_stable_for_huge_logits():
     loss = F.cross_entropy(logits, tt.tensor([1]))
     loss.backward()
     assert np.isfinite(loss.item()) and abs(loss.item() - 2000.0) < 1e-3
-    assert np.all(np.isfinite(logits.grad.data))
+    assert np.all(np.isfinite(logits.grad.array))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

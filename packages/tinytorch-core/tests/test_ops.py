@@ -170,9 +170,9 @@ def test_leaky_relu_matches_torch(dtype):
 
 def test_sigmoid_and_exp_extremes_do_not_overflow():
     x = tt.tensor([-1000.0, 0.0, 1000.0])
-    np.testing.assert_array_equal(x.sigmoid().data, np.array([0.0, 0.5, 1.0], np.float32))
-    assert np.all(np.isfinite(x.softmax(0).data))
-    assert np.all(np.isfinite(x.log_softmax(0).data[1:]))
+    np.testing.assert_array_equal(x.sigmoid().array, np.array([0.0, 0.5, 1.0], np.float32))
+    assert np.all(np.isfinite(x.softmax(0).array))
+    assert np.all(np.isfinite(x.log_softmax(0).array[1:]))
 
 
 # ------------------------------------------------------------------ reductions
@@ -232,7 +232,7 @@ def test_argmax_argmin_match_torch(dim):
     for name in ("argmax", "argmin"):
         mine = getattr(tt.tensor(a), name)(dim)
         theirs = getattr(torch.from_numpy(a), name)(dim)
-        np.testing.assert_array_equal(mine.data, theirs.numpy())
+        np.testing.assert_array_equal(mine.array, theirs.numpy())
         assert mine.dtype == np.int64
 
 
@@ -323,7 +323,7 @@ def test_getitem_matches_torch(dtype, index):
 def test_getitem_repeated_indices_accumulate_and_gradcheck():
     x = tt.tensor([1.0, 2.0, 3.0], requires_grad=True)
     x[tt.tensor([0, 0, 2, 0])].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0])
+    np.testing.assert_array_equal(x.grad.array, [3.0, 0.0, 1.0])
     check_gradcheck([(4, 3)], lambda a: a[tt.tensor([0, 3, 3, 1])] * 2)
 
 
@@ -365,7 +365,7 @@ def test_comparisons_give_bool_tensors_without_grad():
                              (a <= 2, [1, 1, 0]), (a == 2, [0, 1, 0]), (a != 2, [1, 0, 1])]:
         assert result.dtype == np.bool_
         assert not result.requires_grad
-        np.testing.assert_array_equal(result.data, np.array(expected, bool))
+        np.testing.assert_array_equal(result.array, np.array(expected, bool))
 
 
 # ------------------------------------------------------------------ composite graph

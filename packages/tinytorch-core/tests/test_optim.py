@@ -56,7 +56,7 @@ def run_side_by_side(ours_cls, torch_cls, kwargs, dtype, steps=8, shapes=SHAPES,
 def assert_params_match(ours, theirs, dtype):
     for p, tp in zip(ours, theirs):
         assert p.dtype == dtype
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), **tolerances(dtype))
+        np.testing.assert_allclose(p.array, tp.detach().numpy(), **tolerances(dtype))
 
 
 # ---------------------------------------------------------------- update rules vs torch
@@ -128,7 +128,7 @@ def test_adamw_differs_from_adam_with_weight_decay():
     config = {"lr": 0.01, "weight_decay": 0.5}
     adam, _, _, _ = run_side_by_side(optim.Adam, torch.optim.Adam, config, np.float64)
     adamw, _, _, _ = run_side_by_side(optim.AdamW, torch.optim.AdamW, config, np.float64)
-    assert not np.allclose(adam[0].data, adamw[0].data, rtol=1e-6, atol=0)
+    assert not np.allclose(adam[0].array, adamw[0].array, rtol=1e-6, atol=0)
 
 
 def test_adam_decoupled_weight_decay_flag_is_adamw():
@@ -144,7 +144,7 @@ def test_adam_decoupled_weight_decay_flag_is_adamw():
         opt_a.step()
         opt_b.step()
     for p, q in zip(a, b):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
 
 
 def test_first_adam_step_moves_each_weight_by_lr():
@@ -152,7 +152,7 @@ def test_first_adam_step_moves_each_weight_by_lr():
     p = Tensor(np.zeros(4), requires_grad=True)
     p.grad = Tensor(np.array([3.0, -0.001, 250.0, -7.0]))
     optim.Adam([p], lr=0.1, eps=0.0).step()
-    np.testing.assert_allclose(p.data, [-0.1, 0.1, -0.1, 0.1], rtol=1e-12)
+    np.testing.assert_allclose(p.array, [-0.1, 0.1, -0.1, 0.1], rtol=1e-12)
 
 
 @settings(max_examples=25, deadline=None)
@@ -221,7 +221,7 @@ def test_gradients_from_a_quadratic_loss_match_torch(name):
         topt.step()
         losses.append(loss.item())
         np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-12)
-    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-11, atol=1e-12)
     assert losses[-1] < losses[0]
 
 
@@ -268,14 +268,14 @@ def test_module_parameters_generator_and_frozen_parameters():
     """`SGD(model.parameters())` with a frozen layer works as in PyTorch: no grad, no update."""
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     model[0].weight.requires_grad_(False)
-    frozen = model[0].weight.data.copy()
+    frozen = model[0].weight.array.copy()
     opt = optim.SGD(model.parameters(), lr=0.1)
     assert sum(len(g["params"]) for g in opt.param_groups) == 4
-    before = model[2].weight.data.copy()
+    before = model[2].weight.array.copy()
     model(Tensor(np.ones((5, 3), dtype=np.float32))).sum().backward()
     opt.step()
-    np.testing.assert_array_equal(model[0].weight.data, frozen)
-    assert not np.array_equal(model[2].weight.data, before)
+    np.testing.assert_array_equal(model[0].weight.array, frozen)
+    assert not np.array_equal(model[2].weight.array, before)
     assert model[0].weight not in opt.state
 
 
@@ -291,15 +291,15 @@ def test_module_parameters_generator_and_frozen_parameters():
 def test_step_updates_in_place_keeps_dtype_and_leaves_grad_alone(make, dtype):
     p = Tensor(np.linspace(-1, 1, 12).reshape(3, 4).astype(dtype), requires_grad=True)
     p.grad = Tensor(np.full((3, 4), 0.5, dtype=dtype))
-    grad_before = p.grad.data.copy()
-    data = p.data
+    grad_before = p.grad.array.copy()
+    data = p.array
     opt = make([p])
     for _ in range(3):
         opt.step()
-    assert p.data is data  # updated in place: views and references stay valid
+    assert p.array is data  # updated in place: views and references stay valid
     assert p.dtype == dtype
     assert all(v.dtype == dtype for v in opt.state[p].values() if isinstance(v, np.ndarray))
-    np.testing.assert_array_equal(p.grad.data, grad_before)  # maximize/decay never touch grad
+    np.testing.assert_array_equal(p.grad.array, grad_before)  # maximize/decay never touch grad
     assert p.grad_fn is None and p.requires_grad and p._version == 0
 
 
@@ -309,7 +309,7 @@ def test_parameters_without_grad_are_skipped():
     a.grad = Tensor(np.ones(3))
     opt = optim.Adam([a, b], lr=0.1)
     opt.step()
-    np.testing.assert_array_equal(b.data, np.ones(3))
+    np.testing.assert_array_equal(b.array, np.ones(3))
     assert b not in opt.state and a in opt.state
 
 
@@ -320,7 +320,7 @@ def test_zero_grad_set_to_none_and_to_zeros():
     grad = p.grad
     opt.zero_grad(set_to_none=False)
     assert p.grad is grad
-    np.testing.assert_array_equal(p.grad.data, np.zeros(3))
+    np.testing.assert_array_equal(p.grad.array, np.zeros(3))
     opt.zero_grad()
     assert p.grad is None
     opt.zero_grad()  # no gradient at all: nothing to do, no error
@@ -339,7 +339,7 @@ def test_step_with_closure_returns_loss_and_records_graph_inside():
     with no_grad():  # the closure must still be able to build a graph
         loss = opt.step(closure)
     assert loss.item() == 4.0
-    np.testing.assert_allclose(p.data, [2.0 - 0.25 * 4.0])
+    np.testing.assert_allclose(p.array, [2.0 - 0.25 * 4.0])
 
 
 def test_step_under_no_grad_builds_no_graph():
@@ -394,7 +394,7 @@ def test_custom_optimizer_needs_only_the_update_rule():
     p = Tensor(np.zeros(3), requires_grad=True)
     p.grad = Tensor(np.array([5.0, -0.1, 0.0]))
     SignSGD([p], lr=0.5).step()
-    np.testing.assert_array_equal(p.data, [-0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(p.array, [-0.5, 0.5, 0.0])
 
 
 # ---------------------------------------------------------------- state_dict
@@ -419,7 +419,7 @@ def test_state_dict_round_trip_continues_exactly(ours_cls, torch_cls, config):
     for step_grads in grads[:4]:
         step(opt, params, step_grads)
     saved = pickle.loads(pickle.dumps(opt.state_dict()))  # as if written to disk
-    resumed_params = [Tensor(p.data.copy(), requires_grad=True) for p in params]
+    resumed_params = [Tensor(p.array.copy(), requires_grad=True) for p in params]
     resumed = ours_cls([{"params": resumed_params[:2]}, {"params": resumed_params[2:]}],
                        lr=0.5)  # wrong lr on purpose: loading must restore 0.003 / config's
     resumed.load_state_dict(saved)
@@ -428,7 +428,7 @@ def test_state_dict_round_trip_continues_exactly(ours_cls, torch_cls, config):
         step(opt, params, step_grads)
         step(resumed, resumed_params, step_grads)
     for p, q in zip(params, resumed_params):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
     # the layout and names of the state are PyTorch's
     tparams = [torch.zeros(s, requires_grad=True) for s in SHAPES]
     tgroups = [{"params": tparams[:2]}, {"params": tparams[2:], "lr": 0.003}]

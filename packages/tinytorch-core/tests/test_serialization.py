@@ -39,10 +39,11 @@ def test_matches_torch_state_dict_values_after_a_real_training_step(tmp_path):
     model = small_model()
     reference = torch_.nn.Sequential(torch_.nn.Linear(3, 4), torch_.nn.ReLU(),
                                      torch_.nn.Linear(4, 2))
-    reference.load_state_dict({k: torch_.tensor(v.data) for k, v in model.state_dict().items()})
+    reference.load_state_dict({k: torch_.tensor(v.detach().numpy())
+                               for k, v in model.state_dict().items()})
     torch.save(model.state_dict(), tmp_path / "a.pt")
     for name, value in torch.load(tmp_path / "a.pt").items():
-        np.testing.assert_array_equal(value.data, reference.state_dict()[name].numpy())
+        np.testing.assert_array_equal(value.numpy(), reference.state_dict()[name].numpy())
 
 
 def test_nested_checkpoint_keeps_types_keys_and_special_floats(tmp_path):

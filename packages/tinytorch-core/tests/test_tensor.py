@@ -25,8 +25,8 @@ def test_numpy_arrays_keep_their_dtype_like_torch_tensor():
 
 def test_tensor_copies_but_from_numpy_shares():
     array = np.zeros(3, np.float32)
-    assert not np.shares_memory(tt.tensor(array).data, array)
-    assert np.shares_memory(tt.from_numpy(array).data, array)
+    assert not np.shares_memory(tt.tensor(array).array, array)
+    assert np.shares_memory(tt.from_numpy(array).array, array)
 
 
 @settings(max_examples=40, deadline=None)
@@ -55,25 +55,25 @@ def test_integer_and_float_mix_like_torch():
     assert (ints + tt.ones(3)).dtype == tt.float32
     assert (ints / 2).dtype == tt.float32
     assert (ints + 1).dtype == tt.int64
-    np.testing.assert_allclose((ints / 2).data, [0.5, 1.0, 1.5])
+    np.testing.assert_allclose((ints / 2).array, [0.5, 1.0, 1.5])
 
 
 def test_factories_match_torch_shapes_dtypes_and_values():
     assert tt.zeros(2, 3).shape == (2, 3) and tt.zeros((2, 3)).dtype == tt.float32
-    np.testing.assert_array_equal(tt.ones(2).data, [1.0, 1.0])
-    np.testing.assert_array_equal(tt.full((2,), 7).data, [7, 7])
+    np.testing.assert_array_equal(tt.ones(2).array, [1.0, 1.0])
+    np.testing.assert_array_equal(tt.full((2,), 7).array, [7, 7])
     assert tt.full((2,), 7).dtype == tt.int64 and tt.full((2,), 7.0).dtype == tt.float32
-    np.testing.assert_array_equal(tt.arange(5).data, torch.arange(5).numpy())
-    np.testing.assert_allclose(tt.arange(0, 1, 0.25).data, torch.arange(0, 1, 0.25).numpy())
-    np.testing.assert_allclose(tt.linspace(0, 1, 5).data, torch.linspace(0, 1, 5).numpy())
-    np.testing.assert_array_equal(tt.eye(3).data, torch.eye(3).numpy())
+    np.testing.assert_array_equal(tt.arange(5).array, torch.arange(5).numpy())
+    np.testing.assert_allclose(tt.arange(0, 1, 0.25).array, torch.arange(0, 1, 0.25).numpy())
+    np.testing.assert_allclose(tt.linspace(0, 1, 5).array, torch.linspace(0, 1, 5).numpy())
+    np.testing.assert_array_equal(tt.eye(3).array, torch.eye(3).numpy())
     x = tt.randn(4, 5, dtype=tt.float64)
     for like in (tt.zeros_like, tt.ones_like, tt.randn_like, tt.rand_like, tt.empty_like):
         out = like(x)
         assert out.shape == (4, 5) and out.dtype == tt.float64
     r = tt.randint(0, 10, (100,))
-    assert r.dtype == tt.int64 and r.data.min() >= 0 and r.data.max() < 10
-    np.testing.assert_array_equal(np.sort(tt.randperm(6).data), np.arange(6))
+    assert r.dtype == tt.int64 and r.array.min() >= 0 and r.array.max() < 10
+    np.testing.assert_array_equal(np.sort(tt.randperm(6).array), np.arange(6))
 
 
 def test_manual_seed_makes_random_factories_reproducible():
@@ -81,15 +81,15 @@ def test_manual_seed_makes_random_factories_reproducible():
     a = tt.randn(3, 3)
     tt.manual_seed(123)
     b = tt.randn(3, 3)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.array, b.array)
     g1, g2 = tt.Generator().manual_seed(7), tt.Generator().manual_seed(7)
-    np.testing.assert_array_equal(tt.rand(4, generator=g1).data, tt.rand(4, generator=g2).data)
+    np.testing.assert_array_equal(tt.rand(4, generator=g1).array, tt.rand(4, generator=g2).array)
 
 
 def test_random_factories_have_the_right_distribution():
     tt.manual_seed(0)
-    normal = tt.randn(200_000).data
-    uniform = tt.rand(200_000).data
+    normal = tt.randn(200_000).array
+    uniform = tt.rand(200_000).array
     assert abs(normal.mean()) < 0.01 and abs(normal.std() - 1) < 0.01
     assert uniform.min() >= 0 and uniform.max() < 1 and abs(uniform.mean() - 0.5) < 0.01
 
@@ -148,7 +148,7 @@ def test_bad_input_messages_name_the_operation_and_values(fn, message):
 def test_in_place_ops_update_data_and_version():
     x = tt.zeros(3)
     x.add_(1).mul_(3).sub_(1).div_(2)
-    np.testing.assert_allclose(x.data, [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(x.array, [1.0, 1.0, 1.0])
     assert x._version == 4
     x[1] = 5.0
     assert x.tolist() == [1.0, 5.0, 1.0] and x._version == 5
@@ -160,7 +160,7 @@ def test_in_place_ops_update_data_and_version():
 
 def test_free_functions_mirror_methods():
     x = tt.tensor([[1.0, -2.0], [3.0, 4.0]])
-    np.testing.assert_allclose(tt.exp(x).data, np.exp(x.data))
-    np.testing.assert_allclose(tt.sum(x, 0).data, [4.0, 2.0])
+    np.testing.assert_allclose(tt.exp(x).array, np.exp(x.array))
+    np.testing.assert_allclose(tt.sum(x, 0).array, [4.0, 2.0])
     assert tt.max(x, dim=1).indices.tolist() == [0, 1]
-    np.testing.assert_allclose(tt.tril(x).data, [[1.0, 0.0], [3.0, 4.0]])
+    np.testing.assert_allclose(tt.tril(x).array, [[1.0, 0.0], [3.0, 4.0]])

@@ -42,7 +42,7 @@ def mlp(seed: int = 0, dtype=np.float32) -> nn.Module:
 
 
 def weights(model) -> list[np.ndarray]:
-    return [p.data.copy() for p in model.parameters()]
+    return [p.array.copy() for p in model.parameters()]
 
 
 def assert_same_weights(a, b, atol=0.0):

@@ -17,7 +17,7 @@ def model():
     gpt = TinyGPT(VOCAB, 16, 2, 2, CONTEXT, dtype=np.float64)
     # larger weights than GPT-2's init so the logits are far from uniform
     for p in gpt.parameters():
-        p.data *= 10
+        p.array *= 10
     return gpt
 
 
@@ -69,11 +69,11 @@ def test_cached_logits_equal_uncached_at_every_step(model):
     ids = np.random.default_rng(0).integers(0, VOCAB, (2, CONTEXT))
     cache = model.make_kv_cache(batch=2)
     with tt.no_grad():
-        chunk = model(ids[:, :3], kv_cache=cache).data  # prefill 3 tokens at once
-        np.testing.assert_allclose(chunk, model(ids[:, :3]).data, atol=1e-10, rtol=1e-10)
+        chunk = model(ids[:, :3], kv_cache=cache).array  # prefill 3 tokens at once
+        np.testing.assert_allclose(chunk, model(ids[:, :3]).array, atol=1e-10, rtol=1e-10)
         for t in range(3, CONTEXT):
-            cached = model(ids[:, t:t + 1], kv_cache=cache).data[:, -1]
-            uncached = model(ids[:, :t + 1]).data[:, -1]
+            cached = model(ids[:, t:t + 1], kv_cache=cache).array[:, -1]
+            uncached = model(ids[:, :t + 1]).array[:, -1]
             np.testing.assert_allclose(cached, uncached, atol=1e-10, rtol=1e-10,
                                        err_msg=f"step {t}")
     assert cache.length == CONTEXT
@@ -86,24 +86,24 @@ def test_cached_logits_float32():
     cache = gpt.make_kv_cache()
     with tt.no_grad():
         for t in range(CONTEXT):
-            cached = gpt(ids[:, t:t + 1], kv_cache=cache).data[:, -1]
-            np.testing.assert_allclose(cached, gpt(ids[:, :t + 1]).data[:, -1], atol=1e-6)
+            cached = gpt(ids[:, t:t + 1], kv_cache=cache).array[:, -1]
+            np.testing.assert_allclose(cached, gpt(ids[:, :t + 1]).array[:, -1], atol=1e-6)
 
 
 def test_generate_cached_equals_uncached(model):
     prompt = [3, 1, 4]
     greedy = generate(model, prompt, CONTEXT - 3, temperature=0)
-    assert greedy.shape == (CONTEXT,) and greedy.data[:3].tolist() == prompt
+    assert greedy.shape == (CONTEXT,) and greedy.array[:3].tolist() == prompt
     np.testing.assert_array_equal(
-        greedy.data, generate(model, prompt, CONTEXT - 3, temperature=0, use_cache=False).data)
+        greedy.array, generate(model, prompt, CONTEXT - 3, temperature=0, use_cache=False).array)
     batch = np.array([[3, 1, 4], [1, 5, 9]])
     sampled = generate(model, batch, 10, temperature=1.2, top_k=8, top_p=0.95, seed=7)
     assert sampled.shape == (2, 13)
     np.testing.assert_array_equal(
-        sampled.data, generate(model, batch, 10, temperature=1.2, top_k=8, top_p=0.95, seed=7,
-                               use_cache=False).data)
+        sampled.array, generate(model, batch, 10, temperature=1.2, top_k=8, top_p=0.95, seed=7,
+                               use_cache=False).array)
     assert not np.array_equal(
-        sampled.data, generate(model, batch, 10, temperature=1.2, seed=8).data)
+        sampled.array, generate(model, batch, 10, temperature=1.2, seed=8).array)
 
 
 def test_cache_beyond_the_window_matches_the_model_on_the_kept_context(model):
@@ -118,7 +118,7 @@ def test_cache_beyond_the_window_matches_the_model_on_the_kept_context(model):
             logits = decoder.next_logits()
             resets += decoder.cache.length < before
             context = decoder.ids[:, -decoder.cache.length:]
-            np.testing.assert_allclose(logits, model(context).data[:, -1], atol=1e-10, rtol=1e-10)
+            np.testing.assert_allclose(logits, model(context).array[:, -1], atol=1e-10, rtol=1e-10)
             decoder.append(rng.integers(0, VOCAB, (1,)))
     assert resets >= 4
     long = generate(model, [1, 2, 3], 3 * CONTEXT, temperature=0)

@@ -55,7 +55,7 @@ def test_tinygpt_matches_torch_values_and_gradients(tie_weights, bias):
     targets = rng.integers(0, VOCAB, (3, CONTEXT))
     logits = mine(ids)
     ref = theirs(torch.from_numpy(ids))
-    assert_close(logits.data, ref.detach().numpy(), "logits", atol=1e-5, rtol=1e-4)
+    assert_close(logits.array, ref.detach().numpy(), "logits", atol=1e-5, rtol=1e-4)
     loss = F.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1))
     ref_loss = torch.nn.functional.cross_entropy(ref.reshape(-1, VOCAB),
                                                  torch.from_numpy(targets).reshape(-1))
@@ -76,13 +76,13 @@ def test_weight_tying_shares_one_parameter():
 def test_gpt2_initialisation():
     tt.manual_seed(0)
     model = TinyGPT(500, 64, 4, 8, 64)
-    assert model.token_embedding.weight.data.std() == pytest.approx(0.02, rel=0.05)
-    assert model.blocks[0].linear1.weight.data.std() == pytest.approx(0.02, rel=0.05)
+    assert model.token_embedding.weight.array.std() == pytest.approx(0.02, rel=0.05)
+    assert model.blocks[0].linear1.weight.array.std() == pytest.approx(0.02, rel=0.05)
     residual = 0.02 / np.sqrt(2 * 8)
-    assert model.blocks[3].linear2.weight.data.std() == pytest.approx(residual, rel=0.05)
-    assert model.blocks[3].self_attn.out_proj.weight.data.std() == \
+    assert model.blocks[3].linear2.weight.array.std() == pytest.approx(residual, rel=0.05)
+    assert model.blocks[3].self_attn.out_proj.weight.array.std() == \
         pytest.approx(residual, rel=0.1)
-    assert not model.blocks[0].linear1.bias.data.any()
+    assert not model.blocks[0].linear1.bias.array.any()
 
 
 @pytest.mark.parametrize("positional", ["learned", "sinusoidal"])
@@ -92,12 +92,12 @@ def test_causality_no_leakage_from_future_tokens(positional):
     model = TinyGPT(VOCAB, D, HEADS, LAYERS, CONTEXT, positional=positional)
     rng = np.random.default_rng(0)
     ids = rng.integers(0, VOCAB, (2, CONTEXT))
-    base = model(ids).data
+    base = model(ids).array
     for t in range(CONTEXT - 1):
         changed = ids.copy()
         changed[:, t + 1:] = (ids[:, t + 1:] + rng.integers(1, VOCAB, changed[:, t + 1:].shape)
                               ) % VOCAB
-        logits = model(changed).data
+        logits = model(changed).array
         np.testing.assert_array_equal(logits[:, :t + 1], base[:, :t + 1])
         assert not np.allclose(logits[:, t + 1:], base[:, t + 1:])
 
@@ -107,7 +107,7 @@ def test_causality_gradient_never_reaches_future_positions():
     ids = np.arange(CONTEXT)[None] % VOCAB
     t = 4
     model(ids)[0, t].sum().backward()  # an output at position t
-    grad = model.position_embedding.weight.grad.data
+    grad = model.position_embedding.weight.grad.array
     assert np.abs(grad[:t + 1]).sum(axis=1).min() > 0
     assert not grad[t + 1:].any()
 
@@ -117,9 +117,9 @@ def test_dropout_only_in_training():
     model = TinyGPT(VOCAB, D, HEADS, 1, CONTEXT, dropout=0.5)
     ids = np.arange(6)[None]
     model.eval()
-    np.testing.assert_array_equal(model(ids).data, model(ids).data)
+    np.testing.assert_array_equal(model(ids).array, model(ids).array)
     model.train()
-    assert not np.allclose(model(ids).data, model(ids).data)
+    assert not np.allclose(model(ids).array, model(ids).array)
 
 
 def test_errors():
@@ -145,7 +145,7 @@ def test_save_and_load_pretrained(tmp_path):
     loaded, loaded_tokenizer, metadata = load_pretrained(directory)
     assert loaded.config["num_layers"] == LAYERS
     ids = np.array([[1, 2, 3, 4]])
-    np.testing.assert_array_equal(loaded(ids).data, model(ids).data)
+    np.testing.assert_array_equal(loaded(ids).array, model(ids).array)
     assert loaded.lm_head.weight is loaded.token_embedding.weight  # tying survives
     assert loaded_tokenizer.encode("kab") == tokenizer.encode("kab")
     assert metadata == {"val_loss": 1.5}

@@ -36,14 +36,14 @@ def test_embedding_matches_torch_and_accumulates_repeated_ids():
              lambda w: TF.embedding(torch.from_numpy(ids), w))
     w = tt.Tensor(weight, requires_grad=True)
     embedding(ids, w).sum().backward()
-    assert w.grad.data[1].tolist() == [3.0] * 4 and w.grad.data[2].tolist() == [0.0] * 4
+    assert w.grad.array[1].tolist() == [3.0] * 4 and w.grad.array[2].tolist() == [0.0] * 4
 
 
 def test_embedding_module_padding_idx_and_init():
     tt.manual_seed(0)
     emb = Embedding(1000, 16, padding_idx=-1)
-    assert emb.padding_idx == 999 and not emb.weight.data[999].any()
-    assert abs(emb.weight.data.std() - 1.0) < 0.05  # N(0, 1), as torch
+    assert emb.padding_idx == 999 and not emb.weight.array[999].any()
+    assert abs(emb.weight.array.std() - 1.0) < 0.05  # N(0, 1), as torch
     torch_emb = torch.nn.Embedding(1000, 16, padding_idx=999)
     copy_params(emb, torch_emb)
     ids = np.array([[5, 999, 5, 7]])
@@ -51,15 +51,15 @@ def test_embedding_module_padding_idx_and_init():
     upstream = randn(*out.shape)
     (out * tt.Tensor(upstream)).sum().backward()
     (torch_emb(torch.from_numpy(ids)) * torch.from_numpy(upstream)).sum().backward()
-    assert_close(emb.weight.grad.data, torch_emb.weight.grad.numpy(), "embedding grad")
-    assert not emb.weight.grad.data[999].any()
+    assert_close(emb.weight.grad.array, torch_emb.weight.grad.numpy(), "embedding grad")
+    assert not emb.weight.grad.array[999].any()
 
 
 def test_embedding_from_pretrained_and_errors():
     table = tt.tensor(randn(5, 3))
     emb = Embedding.from_pretrained(table)
     assert not emb.weight.requires_grad
-    np.testing.assert_array_equal(emb([4]).data, table.data[[4]])
+    np.testing.assert_array_equal(emb([4]).array, table.array[[4]])
     with pytest.raises(TypeError, match="ids must be an integer tensor"):
         emb(tt.tensor([1.0]))
     with pytest.raises(IndexError, match=r"ids must be in \[0, 5\), got range \[0, 5\]"):
@@ -85,10 +85,10 @@ def test_positional_encoding_adds_positions_with_offset():
     pe = PositionalEncoding(8, max_len=20)
     x = tt.Tensor(randn(2, 5, 8), requires_grad=True)
     out = pe(x, offset=3)
-    np.testing.assert_allclose(out.data - x.data, np.broadcast_to(pe.pe.data[3:8], (2, 5, 8)),
+    np.testing.assert_allclose(out.array - x.array, np.broadcast_to(pe.pe.array[3:8], (2, 5, 8)),
                                atol=1e-6)
     out.sum().backward()
-    assert np.all(x.grad.data == 1)
+    assert np.all(x.grad.array == 1)
     assert "pe" not in pe.state_dict()  # a fixed table: recomputed, not saved
     with pytest.raises(ValueError, match=r"positions 18..22 are outside the table's max_len 20"):
         pe(x, offset=18)
@@ -100,7 +100,7 @@ def test_learned_positional_embedding_gradient():
     pos(x, offset=2).sum().backward()
     expected = np.zeros((10, 4), np.float32)
     expected[2:8] = 3.0  # summed over the batch of 3
-    np.testing.assert_array_equal(pos.weight.grad.data, expected)
+    np.testing.assert_array_equal(pos.weight.grad.array, expected)
 
 
 # ------------------------------------------------------------------ scaled_dot_product_attention
@@ -146,7 +146,7 @@ def test_sdpa_fully_masked_rows_give_zeros_like_torch():
     check_fn([q, k, v], lambda a, b, c: scaled_dot_product_attention(a, b, c, tt.tensor(mask)),
              lambda a, b, c: TF.scaled_dot_product_attention(a, b, c, torch.from_numpy(mask)))
     out = scaled_dot_product_attention(tt.tensor(q), tt.tensor(k), tt.tensor(v), tt.tensor(mask))
-    assert not out.data[0, 1].any() and np.isfinite(out.data).all()
+    assert not out.array[0, 1].any() and np.isfinite(out.array).all()
 
 
 def test_sdpa_broadcast_batch_dims_and_3d():
@@ -166,13 +166,13 @@ def test_sdpa_dropout_is_inverted_and_differentiable():
     for t in (q, k, v):
         t.requires_grad_()
     assert tt.gradcheck(attention, [q, k, v])
-    dropped = attention(q, k, v).data
-    full = scaled_dot_product_attention(q, k, v).data
+    dropped = attention(q, k, v).array
+    full = scaled_dot_product_attention(q, k, v).array
     assert not np.allclose(dropped, full)
     # averaged over many masks, inverted dropout leaves the expectation unchanged
     ones = tt.ones(1, 4, 200, 3, dtype=tt.float64)
     mean = np.mean([scaled_dot_product_attention(ones, ones, ones, dropout_p=0.5,
-                                                 generator=tt.Generator(s)).data.mean()
+                                                 generator=tt.Generator(s)).array.mean()
                     for s in range(20)])
     assert mean == pytest.approx(1.0, abs=0.02)
 
@@ -214,17 +214,17 @@ def _run_both(mine, theirs, inputs, upstream_seed=0, **kwargs):
                     for k, v in kwargs.items()}
     out, weights = mine(*tt_in, **tt_kwargs)
     ref, ref_weights = theirs(*torch_in, **torch_kwargs)
-    assert_close(out.data, ref.detach().numpy(), "attention output")
+    assert_close(out.array, ref.detach().numpy(), "attention output")
     if ref_weights is None:
         assert weights is None
     else:
-        assert_close(weights.data, ref_weights.detach().numpy(), "attention weights")
+        assert_close(weights.array, ref_weights.detach().numpy(), "attention weights")
     upstream = np.random.default_rng(upstream_seed).standard_normal(out.shape).astype(out.dtype)
     (out * tt.Tensor(upstream)).sum().backward()
     (ref * torch.from_numpy(upstream)).sum().backward()
     assert compare_param_grads(mine, theirs) == 4
     for a, b in zip(tt_in[:len(inputs)], torch_in[:len(inputs)]):
-        assert_close(a.grad.data, b.grad.numpy(), "input gradient")
+        assert_close(a.grad.array, b.grad.numpy(), "input gradient")
 
 
 def test_mha_self_attention_fast_path_with_causal_mask():
@@ -240,7 +240,7 @@ def test_mha_is_causal_without_mask_equals_explicit_causal_mask():
     blocked = tt.tensor(np.triu(np.ones((5, 5), dtype=bool), k=1))
     a, _ = mine(x, x, x, need_weights=False, is_causal=True)
     b, _ = mine(x, x, x, need_weights=False, attn_mask=blocked)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.array, b.array)
 
 
 def test_mha_weights_padding_and_cross_attention():
@@ -309,18 +309,18 @@ def test_transformer_block_dropout_backward_gradcheck():
 
     assert tt.gradcheck(run, [x])
     block.eval()
-    np.testing.assert_array_equal(block(x).data, block(x).data)  # no dropout in eval
+    np.testing.assert_array_equal(block(x).array, block(x).array)  # no dropout in eval
 
 
 def test_transformer_block_is_causal_leakage():
     """Changing positions > t never changes the block's outputs at positions <= t."""
     block = TransformerBlock(8, 2)
     x = randn(1, 6, 8)
-    base = block(tt.tensor(x), is_causal=True).data
+    base = block(tt.tensor(x), is_causal=True).array
     for t in range(5):
         changed = x.copy()
         changed[:, t + 1:] = randn(1, 5 - t, 8)
-        out = block(tt.tensor(changed), is_causal=True).data
+        out = block(tt.tensor(changed), is_causal=True).array
         np.testing.assert_array_equal(out[:, :t + 1], base[:, :t + 1])
         assert not np.allclose(out[:, t + 1:], base[:, t + 1:])
 

@@ -26,22 +26,22 @@ IDS = np.arange(100, dtype=np.int64) * 7 % 101  # distinct values: a window is i
 def test_random_windows_are_shifted_pairs_from_the_corpus():
     x, y = random_windows(IDS, batch_size=32, block_size=8, generator=tt.Generator(0))
     assert x.shape == y.shape == (32, 8) and x.dtype == np.int64
-    np.testing.assert_array_equal(x.data[:, 1:], y.data[:, :-1])
-    starts = np.array([np.flatnonzero(row[0] == IDS)[0] for row in x.data])
-    np.testing.assert_array_equal(x.data, IDS[starts[:, None] + np.arange(8)])
+    np.testing.assert_array_equal(x.array[:, 1:], y.array[:, :-1])
+    starts = np.array([np.flatnonzero(row[0] == IDS)[0] for row in x.array])
+    np.testing.assert_array_equal(x.array, IDS[starts[:, None] + np.arange(8)])
     assert starts.max() <= IDS.size - 9  # the target window still fits
     again, _ = random_windows(IDS, 32, 8, generator=tt.Generator(0))
-    np.testing.assert_array_equal(again.data, x.data)
+    np.testing.assert_array_equal(again.array, x.array)
 
 
 def test_text_window_dataset_walks_non_overlapping_windows():
     ds = TextWindowDataset(IDS, block_size=8)
     assert len(ds) == (100 - 1) // 8
     xs, ys = ds.__getitems__(np.arange(len(ds)))
-    np.testing.assert_array_equal(xs.data.reshape(-1), IDS[:len(ds) * 8])
-    np.testing.assert_array_equal(ys.data.reshape(-1), IDS[1:len(ds) * 8 + 1])
+    np.testing.assert_array_equal(xs.array.reshape(-1), IDS[:len(ds) * 8])
+    np.testing.assert_array_equal(ys.array.reshape(-1), IDS[1:len(ds) * 8 + 1])
     x3, y3 = ds[3]
-    np.testing.assert_array_equal(x3.data, IDS[24:32])
+    np.testing.assert_array_equal(x3.array, IDS[24:32])
     batches = list(DataLoader(ds, batch_size=5))
     assert [b[0].shape[0] for b in batches] == [5, 5, 2]
     dense = TextWindowDataset(IDS, block_size=8, stride=1)
@@ -114,7 +114,7 @@ def test_seeds_api_trains_and_generates(tmp_path):
     loaded, loaded_tokenizer, meta = load_pretrained(trainer.save(tmp_path / "model"))
     assert meta["global_step"] == 120
     ids = loaded_tokenizer.encode_array("To be")[None]
-    np.testing.assert_array_equal(loaded(ids).data, model(ids).data)
+    np.testing.assert_array_equal(loaded(ids).array, model(ids).array)
 
 
 def test_trainer_checks_vocabulary_and_arguments():

@@ -35,7 +35,7 @@ def check_fn(arrays, tt_fn, torch_fn, grad=True, seed=0, atol=None, rtol=None):
     tt_inputs = [tt.Tensor(a.copy(), requires_grad=grad and a.dtype.kind == "f") for a in arrays]
     torch_inputs = [to_torch(a, grad and a.dtype.kind == "f") for a in arrays]
     mine, theirs = tt_fn(*tt_inputs), torch_fn(*torch_inputs)
-    assert_close(mine.data, theirs.detach().numpy(), "forward", atol, rtol)
+    assert_close(mine.array, theirs.detach().numpy(), "forward", atol, rtol)
     if not grad:
         return
     upstream = rng.standard_normal(mine.shape).astype(mine.dtype)
@@ -45,10 +45,10 @@ def check_fn(arrays, tt_fn, torch_fn, grad=True, seed=0, atol=None, rtol=None):
         if not a.requires_grad:
             continue
         if b.grad is None:
-            assert a.grad is None or not np.any(a.grad.data), f"grad of input {i}"
+            assert a.grad is None or not np.any(a.grad.array), f"grad of input {i}"
             continue
         assert a.grad is not None, f"input {i}: torch has a gradient, TinyTorch has none"
-        assert_close(a.grad.data, b.grad.numpy(), f"gradient of input {i}", atol, rtol)
+        assert_close(a.grad.array, b.grad.numpy(), f"gradient of input {i}", atol, rtol)
 
 
 def copy_params(tt_module, torch_module, mapping=None) -> None:
@@ -66,6 +66,6 @@ def compare_param_grads(tt_module, torch_module, mapping=None, atol=None, rtol=N
     for name, param in torch_module.named_parameters():
         target = mine[(mapping or {}).get(name, name)]
         assert target.grad is not None, f"{name}: no TinyTorch gradient"
-        assert_close(target.grad.data, param.grad.numpy(), f"gradient of {name}", atol, rtol)
+        assert_close(target.grad.array, param.grad.numpy(), f"gradient of {name}", atol, rtol)
         compared += 1
     return compared

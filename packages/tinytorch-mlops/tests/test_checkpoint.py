@@ -26,7 +26,7 @@ from tinytorch.mlops import (
 
 def same_outputs(a, b, x):
     with no_grad():
-        np.testing.assert_array_equal(a.eval()(x).data, b.eval()(x).data)
+        np.testing.assert_array_equal(a.eval()(x).array, b.eval()(x).array)
 
 
 def test_spec_is_json_and_rebuilds_the_same_structure():
@@ -60,7 +60,7 @@ def test_cnn_round_trip(tmp_path):
     save_model(model, tmp_path / "cnn.safetensors")
     loaded = load_model(tmp_path / "cnn.safetensors")
     same_outputs(model, loaded, tt.randn(3, 3, 8, 8))
-    np.testing.assert_array_equal(loaded[1].running_var.data, model[1].running_var.data)
+    np.testing.assert_array_equal(loaded[1].running_var.array, model[1].running_var.array)
 
 
 def test_tinygpt_round_trip_keeps_config_and_tied_weights(tmp_path):
@@ -143,7 +143,7 @@ def test_resuming_from_a_checkpoint_matches_uninterrupted_training(tmp_path, mak
                                        tmp_path / "o.safetensors")
     _train(resumed, resumed_optimizer, 3, seed=2)
     for a, b in zip(model.parameters(), resumed.parameters()):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.array, b.array)
 
 
 def test_optimizer_state_of_another_class_is_refused(tmp_path):

@@ -124,6 +124,6 @@ def test_check_onnx_detects_a_wrong_graph(tmp_path):
     from tinytorch.mlops.export import check_onnx, export_onnx
     model = make_mlp()
     export_onnx(model, tmp_path / "m.onnx", tt.randn(2, 8))
-    model[0].weight.data[0, 0] += 1.0  # the model changes after export
+    model[0].weight.array[0, 0] += 1.0  # the model changes after export
     with pytest.raises(AssertionError, match="disagree"):
         check_onnx(tmp_path / "m.onnx", model, tt.randn(4, 8))

@@ -37,11 +37,11 @@ def test_sparse_linear_matches_the_masked_dense_layer():
     mask[3] = False  # an empty row, and a trailing empty row: reduceat edge cases
     mask[-1] = False
     sparse = SparseLinear.from_dense(linear, mask)
-    dense = linear.weight.data * mask
+    dense = linear.weight.array * mask
     np.testing.assert_array_equal(sparse.to_dense(), dense)
     x = tt.randn(7, 4, 50)  # extra leading dims
-    expected = x.data @ dense.T + linear.bias.data
-    np.testing.assert_allclose(sparse(x).data, expected, rtol=1e-5, atol=1e-6)
+    expected = x.array @ dense.T + linear.bias.array
+    np.testing.assert_allclose(sparse(x).array, expected, rtol=1e-5, atol=1e-6)
     assert sparse.nnz == mask.sum()
 
 
@@ -57,8 +57,8 @@ def test_sparse_storage_is_measurably_smaller(tmp_path):
     sparse_file = save_model(pruned, tmp_path / "sparse.safetensors")
     assert sparse_file < dense_file / 4.5
     x = tt.randn(3, 256)
-    np.testing.assert_array_equal(load_model(tmp_path / "sparse.safetensors")(x).data,
-                                  pruned(x).data)
+    np.testing.assert_array_equal(load_model(tmp_path / "sparse.safetensors")(x).array,
+                                  pruned(x).array)
 
 
 def test_low_sparsity_csr_is_larger_than_dense():
@@ -69,7 +69,7 @@ def test_low_sparsity_csr_is_larger_than_dense():
 
 def test_magnitude_prune_in_place_without_sparse_storage():
     model = magnitude_prune(make_mlp(), 0.5, sparse_storage=False)
-    zeros = np.mean(model[0].weight.data == 0)
+    zeros = np.mean(model[0].weight.array == 0)
     assert zeros == pytest.approx(0.5, abs=0.01)
 
 
@@ -87,16 +87,16 @@ def test_prune_channels_with_nothing_removed_is_exact():
     same = prune_channels(model, 0.0)
     x = tt.randn(4, 8)
     with no_grad():
-        np.testing.assert_allclose(same(x).data, model(x).data, rtol=1e-6)
+        np.testing.assert_allclose(same(x).array, model(x).array, rtol=1e-6)
 
 
 def test_prune_channels_keeps_highest_norm_neurons_and_their_outgoing_weights():
     model = make_mlp((4, 6, 2))
-    norms = np.linalg.norm(model[0].weight.data, axis=1)
+    norms = np.linalg.norm(model[0].weight.array, axis=1)
     keep = np.sort(np.argsort(-norms)[:3])
     pruned = prune_channels(model, 0.5)
-    np.testing.assert_array_equal(pruned[0].weight.data, model[0].weight.data[keep])
-    np.testing.assert_array_equal(pruned[2].weight.data, model[2].weight.data[:, keep])
+    np.testing.assert_array_equal(pruned[0].weight.array, model[0].weight.array[keep])
+    np.testing.assert_array_equal(pruned[2].weight.array, model[2].weight.array[:, keep])
 
 
 def test_prune_channels_of_a_cnn_through_batchnorm_and_flatten(tmp_path):
@@ -112,11 +112,11 @@ def test_prune_channels_of_a_cnn_through_batchnorm_and_flatten(tmp_path):
     small = save_model(pruned, tmp_path / "small.safetensors")
     assert small < full / 1.8
     # removing channels that carry nothing changes nothing: zero a channel, prune it away
-    model[4].weight.data[3] = 0
-    model[4].bias.data[3] = 0
+    model[4].weight.array[3] = 0
+    model[4].bias.array[3] = 0
     exact = prune_channels(model, 1 / 16)  # removes one channel: the zero one
     with no_grad():
-        np.testing.assert_allclose(exact(x).data, model(x).data, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(exact(x).array, model(x).array, rtol=1e-5, atol=1e-6)
 
 
 def test_prune_channels_rejects_bad_input():
@@ -142,7 +142,7 @@ def test_distillation_loss_matches_pytorch_value_and_gradient():
         ts, torch.tensor(y))
     theirs.backward()
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-5)
-    np.testing.assert_allclose(ours_s.grad.data, ts.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ours_s.grad.array, ts.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
 def test_distillation_loss_checks_arguments():
@@ -174,6 +174,6 @@ def test_distill_trains_a_smaller_student_close_to_the_teacher():
                       epochs=15, temperature=4.0, alpha=0.7)
     assert history[-1] < history[0] / 2
     with no_grad():
-        teacher_acc = (teacher(Tensor(x[600:])).data.argmax(1) == y[600:]).mean()
-        student_acc = (student(Tensor(x[600:])).data.argmax(1) == y[600:]).mean()
+        teacher_acc = (teacher(Tensor(x[600:])).array.argmax(1) == y[600:]).mean()
+        student_acc = (student(Tensor(x[600:])).array.argmax(1) == y[600:]).mean()
     assert teacher_acc > 0.85 and student_acc >= teacher_acc - 0.05

@@ -63,13 +63,13 @@ def test_activation_qparams_cover_range_and_zero_exactly():
 def test_integer_mode_is_an_exact_integer_accumulation():
     linear = nn.Linear(300, 20)
     x = tt.randn(16, 300)
-    layer = QuantizedLinear.from_float(linear, (float(x.data.min()), float(x.data.max())),
+    layer = QuantizedLinear.from_float(linear, (float(x.array.min()), float(x.array.max())),
                                        mode="integer")
-    scale, zero = layer.input_qparams.data
-    xq = quantize_activation(x.data.astype(np.float64), float(scale), int(zero)).astype(np.int64)
-    exact = xq @ layer.weight_int8.data.astype(np.int64).T  # true integer matmul
-    expected = exact * (scale * layer.weight_scale.data) + layer.bias.data
-    np.testing.assert_allclose(layer(x).data, expected.astype(np.float32), rtol=1e-6, atol=1e-6)
+    scale, zero = layer.input_qparams.array
+    xq = quantize_activation(x.array.astype(np.float64), float(scale), int(zero)).astype(np.int64)
+    exact = xq @ layer.weight_int8.array.astype(np.int64).T  # true integer matmul
+    expected = exact * (scale * layer.weight_scale.array) + layer.bias.array
+    np.testing.assert_allclose(layer(x).array, expected.astype(np.float32), rtol=1e-6, atol=1e-6)
 
 
 def test_quantized_linear_is_close_to_float_and_stores_int8():
@@ -79,8 +79,8 @@ def test_quantized_linear_is_close_to_float_and_stores_int8():
         layer = QuantizedLinear.from_float(linear, (-4.0, 4.0), mode)
         assert layer.weight_int8.dtype == np.int8
         with no_grad():
-            ref = linear(x).data
-        err = np.abs(layer(x).data - ref).max()
+            ref = linear(x).array
+        err = np.abs(layer(x).array - ref).max()
         assert err < 0.02 * np.abs(ref).max(), (mode, err)
 
 
@@ -98,8 +98,8 @@ def test_calibrate_records_each_layers_input_range():
     batches = [tt.randn(8, 4), tt.randn(8, 4) * 3]
     ranges = calibrate(model, batches)
     assert set(ranges) == {"0", "2"}
-    low = min(float(b.data.min()) for b in batches)
-    high = max(float(b.data.max()) for b in batches)
+    low = min(float(b.array.min()) for b in batches)
+    high = max(float(b.array.max()) for b in batches)
     assert ranges["0"] == (low, high)
     assert ranges["2"][0] >= 0.0  # after ReLU
     assert not model[0]._forward_pre_hooks  # hooks removed
@@ -129,7 +129,7 @@ def _train_classifier(model, x, y, epochs=60):
 
 def accuracy(model, x, y) -> float:
     with no_grad():
-        return float((model(Tensor(x)).data.argmax(1) == y).mean())
+        return float((model(Tensor(x)).array.argmax(1) == y).mean())
 
 
 def test_quantized_mlp_is_4x_smaller_on_disk_and_as_accurate(tmp_path):
@@ -150,11 +150,11 @@ def test_quantized_mlp_is_4x_smaller_on_disk_and_as_accurate(tmp_path):
 
 def test_original_model_is_untouched():
     model = make_mlp()
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v.array.copy() for k, v in model.state_dict().items()}
     quantize_model(model, [tt.randn(4, 8)], mode="integer")
     assert isinstance(model[0], nn.Linear)
     for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(v.data, before[k])
+        np.testing.assert_array_equal(v.array, before[k])
 
 
 def test_batchnorm_folding_preserves_eval_outputs():
@@ -162,12 +162,12 @@ def test_batchnorm_folding_preserves_eval_outputs():
     model = make_cnn(vnn)
     x = tt.randn(4, 3, 8, 8)
     with no_grad():
-        ref = model(x).data
+        ref = model(x).array
     import copy
     folded = fold_batchnorm(copy.deepcopy(model))
     assert isinstance(folded[1], nn.Identity)
     with no_grad():
-        np.testing.assert_allclose(folded(x).data, ref, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(folded(x).array, ref, rtol=1e-4, atol=1e-5)
 
 
 def test_quantized_cnn_agrees_with_float_and_round_trips(tmp_path):
@@ -175,16 +175,16 @@ def test_quantized_cnn_agrees_with_float_and_round_trips(tmp_path):
     model = make_cnn(vnn)
     x = tt.randn(16, 3, 8, 8) * 2 + 0.5
     with no_grad():
-        ref = model(x).data
+        ref = model(x).array
     for mode in ("dequantize", "integer"):
         qmodel = quantize_model(model, [x], mode=mode)
         kinds = {type(m).__name__ for m in qmodel.modules()}
         assert {"QuantizedConv2d", "QuantizedLinear"} <= kinds and "BatchNorm2d" not in kinds
-        out = qmodel(x).data
+        out = qmodel(x).array
         assert np.abs(out - ref).max() < 0.05 * np.abs(ref).max()
         assert (out.argmax(1) == ref.argmax(1)).mean() >= 0.9
         save_model(qmodel, tmp_path / "q.safetensors")
-        np.testing.assert_array_equal(load_model(tmp_path / "q.safetensors")(x).data, out)
+        np.testing.assert_array_equal(load_model(tmp_path / "q.safetensors")(x).array, out)
 
 
 def test_quantized_layers_check_their_input():

@@ -42,7 +42,7 @@ def test_load_returns_the_same_model(registry):
     loaded = registry.load("mlp")
     x = tt.randn(4, 8)
     with no_grad():
-        np.testing.assert_array_equal(loaded(x).data, model.eval()(x).data)
+        np.testing.assert_array_equal(loaded(x).array, model.eval()(x).array)
     assert not loaded.training
 
 

@@ -23,7 +23,7 @@ def test_predict_returns_classes_probabilities_and_labels(service):
     x = np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32)
     result = service.predict(x.tolist(), return_outputs=True)
     with no_grad():
-        logits = service.model(tt.tensor(x)).data
+        logits = service.model(tt.tensor(x)).array
     assert result["predictions"] == logits.argmax(1).tolist()
     np.testing.assert_allclose(np.sum(result["probabilities"], axis=1), 1.0, atol=1e-5)
     assert result["labels"] == [service.labels[i] for i in result["predictions"]]

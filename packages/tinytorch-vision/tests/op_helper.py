@@ -34,7 +34,7 @@ def check_op(arrays, tt_fn, torch_fn, atol=None, rtol=None, seed=0, grad=True):
               for a in arrays]
     out = tt_fn(*mine)
     expected = torch_fn(*theirs)
-    assert_close(out.data, expected.detach().numpy(), "forward", atol, rtol)
+    assert_close(out.array, expected.detach().numpy(), "forward", atol, rtol)
     if not grad:
         return out
     upstream = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
@@ -46,7 +46,7 @@ def check_op(arrays, tt_fn, torch_fn, atol=None, rtol=None, seed=0, grad=True):
         assert m.grad is not None, f"input {i}: torch has a gradient, TinyTorch has none"
         # gradients sum over many terms: scale the tolerance with their magnitude
         scale = max(1.0, float(np.abs(t.grad.numpy()).max()))
-        assert_close(m.grad.data, t.grad.numpy(), f"gradient of input {i}", atol * scale, rtol)
+        assert_close(m.grad.array, t.grad.numpy(), f"gradient of input {i}", atol * scale, rtol)
     return out
 
 

@@ -18,7 +18,7 @@ def paired(mine, theirs):
     with torch.no_grad():
         for (name, p), (tname, q) in zip(mine.named_parameters(), theirs.named_parameters()):
             assert name == tname
-            q.copy_(torch.from_numpy(p.data.copy()))
+            q.copy_(torch.from_numpy(p.array.copy()))
 
 
 def run_both(mine, theirs, x, dtype, seed):
@@ -26,15 +26,15 @@ def run_both(mine, theirs, x, dtype, seed):
     xm = tt.Tensor(x.copy(), requires_grad=True)
     out, expected = mine(xm), theirs(xt)
     atol, rtol = TOL[dtype]
-    assert_close(out.data, expected.detach().numpy(), "forward", atol, rtol)
+    assert_close(out.array, expected.detach().numpy(), "forward", atol, rtol)
     upstream = np.random.default_rng(seed).standard_normal(out.shape).astype(dtype)
     out.backward(tt.Tensor(upstream))
     expected.backward(torch.from_numpy(upstream))
-    assert_close(xm.grad.data, xt.grad.numpy(), "grad input", atol * 10, rtol)
+    assert_close(xm.grad.array, xt.grad.numpy(), "grad input", atol * 10, rtol)
     for (name, p), (_, q) in zip(mine.named_parameters(), theirs.named_parameters()):
-        assert_close(p.grad.data, q.grad.numpy(), f"grad {name}", atol * 100, rtol)
+        assert_close(p.grad.array, q.grad.numpy(), f"grad {name}", atol * 100, rtol)
     for (name, b), (_, c) in zip(mine.named_buffers(), theirs.named_buffers()):
-        assert_close(b.data, c.numpy(), f"buffer {name}", atol, rtol)
+        assert_close(b.array, c.numpy(), f"buffer {name}", atol, rtol)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -47,8 +47,8 @@ def test_batchnorm2d_train_then_eval_matches_torch(dtype, momentum, affine):
                                   if dtype == np.float64 else torch.float32)
     if affine:
         with torch.no_grad():  # non-trivial weight and bias
-            mine.weight.data[...] = rng.uniform(0.5, 1.5, 3)
-            mine.bias.data[...] = rng.standard_normal(3)
+            mine.weight.array[...] = rng.uniform(0.5, 1.5, 3)
+            mine.bias.array[...] = rng.standard_normal(3)
         paired(mine, theirs)
     for step in range(3):  # several steps: the running statistics accumulate
         x = (rng.standard_normal((4, 3, 5, 6)) * 3 + 2).astype(dtype)
@@ -61,7 +61,7 @@ def test_batchnorm2d_train_then_eval_matches_torch(dtype, momentum, affine):
         q.grad = None
     x = rng.standard_normal((2, 3, 4, 4)).astype(dtype)
     run_both(mine, theirs, x, dtype, seed=7)
-    assert int(mine.num_batches_tracked.data) == 3
+    assert int(mine.num_batches_tracked.array) == 3
 
 
 @pytest.mark.parametrize("shape", [(8, 5), (4, 5, 7)])
@@ -86,7 +86,7 @@ def test_channels_last_input_gives_same_result_as_contiguous():
     channels_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     a = vnn.BatchNorm2d(4)(tt.tensor(x))
     b = vnn.BatchNorm2d(4)(tt.Tensor(channels_last))
-    np.testing.assert_allclose(a.data, b.data, atol=1e-6)
+    np.testing.assert_allclose(a.array, b.array, atol=1e-6)
 
 
 def test_gradcheck_batch_norm_train_and_eval():
@@ -112,8 +112,8 @@ def test_state_dict_round_trip_and_keys_match_torch():
     assert list(mine.state_dict()) == list(torch.nn.BatchNorm2d(3).state_dict())
     other = vnn.BatchNorm2d(3)
     other.load_state_dict(mine.state_dict())
-    np.testing.assert_array_equal(other.running_mean.data, mine.running_mean.data)
-    assert int(other.num_batches_tracked.data) == 1
+    np.testing.assert_array_equal(other.running_mean.array, mine.running_mean.array)
+    assert int(other.num_batches_tracked.array) == 1
 
 
 def test_bad_input_names_layer_and_shapes():

@@ -99,7 +99,7 @@ def test_output_is_channels_last_memory():
     """NCHW shape, NHWC memory: the next layer reads it without a transpose copy."""
     out = vnn.Conv2d(3, 8, 3, padding=1)(tt.randn(2, 3, 5, 5))
     assert out.shape == (2, 8, 5, 5)
-    assert out.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert out.array.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def test_conv2d_init_matches_pytorch_distribution():
@@ -108,11 +108,11 @@ def test_conv2d_init_matches_pytorch_distribution():
     fan_in = 16 * 9
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform(a=sqrt(5)) gives the same bound
     assert layer.weight.shape == (32, 16, 3, 3) and layer.bias.shape == (32,)
-    assert np.abs(layer.weight.data).max() <= bound
-    assert np.abs(layer.weight.data).max() > 0.95 * bound
+    assert np.abs(layer.weight.array).max() <= bound
+    assert np.abs(layer.weight.array).max() > 0.95 * bound
     # uniform(-b, b) has std b / sqrt(3)
-    assert abs(layer.weight.data.std() - bound / math.sqrt(3)) < 0.05 * bound
-    assert np.abs(layer.bias.data).max() <= bound
+    assert abs(layer.weight.array.std() - bound / math.sqrt(3)) < 0.05 * bound
+    assert np.abs(layer.bias.array).max() <= bound
     assert layer.weight.dtype == np.float32
 
 
@@ -122,10 +122,10 @@ def test_conv2d_module_matches_torch_module():
     theirs = torch.nn.Conv2d(4, 6, (3, 2), stride=(1, 2), padding=(2, 1), dilation=(2, 1),
                              groups=2)
     with torch.no_grad():
-        theirs.weight.copy_(torch.from_numpy(mine.weight.data))
-        theirs.bias.copy_(torch.from_numpy(mine.bias.data))
+        theirs.weight.copy_(torch.from_numpy(mine.weight.array))
+        theirs.bias.copy_(torch.from_numpy(mine.bias.array))
     x = np.random.default_rng(0).standard_normal((2, 4, 9, 9)).astype(np.float32)
-    np.testing.assert_allclose(mine(tt.tensor(x)).data,
+    np.testing.assert_allclose(mine(tt.tensor(x)).array,
                                theirs(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
     assert mine.state_dict().keys() == theirs.state_dict().keys()
 

@@ -69,11 +69,11 @@ def test_item_batch_and_dataloader_with_transforms(tmp_path):
                                atol=1e-5)
     batches = list(DataLoader(ds, batch_size=8, shuffle=True, generator=tt.Generator(0)))
     assert [b[0].shape for b in batches] == [(8, 3, 32, 32), (8, 3, 32, 32), (4, 3, 32, 32)]
-    labels = np.sort(np.concatenate([b[1].data for b in batches]))
+    labels = np.sort(np.concatenate([b[1].array for b in batches]))
     np.testing.assert_array_equal(labels, np.sort(ds.targets))
     sub = Subset(ds, [0, 5])
     x, y = next(iter(DataLoader(sub, batch_size=2)))
-    np.testing.assert_allclose(x.data[1], ds[5][0].data)
+    np.testing.assert_allclose(x.array[1], ds[5][0].array)
     assert y.tolist() == [int(ds.targets[0]), int(ds.targets[5])]
 
 

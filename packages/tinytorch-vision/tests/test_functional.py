@@ -46,7 +46,7 @@ def test_fold_is_the_adjoint_of_unfold():
     cols = VF.im2col(tt.Tensor(x), 3, 2, 1, (2, 1))
     y = rng.standard_normal(cols.shape)
     back = VF.col2im(tt.Tensor(y), (7, 6), 3, 2, 1, (2, 1))
-    assert np.isclose((cols.data * y).sum(), (x * back.data).sum())
+    assert np.isclose((cols.array * y).sum(), (x * back.array).sum())
     assert gradcheck(lambda t: VF.im2col(t, 2, 1, 1, 2), [rng.standard_normal((1, 2, 4, 3))])
 
 
@@ -64,12 +64,12 @@ def test_dropout2d_zeroes_whole_channels_and_scales():
     tt.manual_seed(0)
     x = tt.ones(64, 8, 4, 4, requires_grad=True)
     out = VF.dropout2d(x, p=0.25)
-    per_channel = out.data.reshape(64, 8, -1)
+    per_channel = out.array.reshape(64, 8, -1)
     assert np.all(per_channel.min(axis=2) == per_channel.max(axis=2))  # constant per map
     assert set(np.unique(per_channel)) == {0.0, np.float32(1 / 0.75)}
     assert 0.15 < (per_channel[:, :, 0] == 0).mean() < 0.35
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, out.data)  # d(x*mask)/dx = mask
+    np.testing.assert_array_equal(x.grad.array, out.array)  # d(x*mask)/dx = mask
     assert out.dtype == np.float32
 
 
@@ -78,7 +78,7 @@ def test_dropout2d_module_is_identity_in_eval_and_checks_p():
     x = tt.randn(2, 3, 4, 4)
     layer.eval()
     assert layer(x) is x
-    assert np.all(VF.dropout2d(x, 1.0).data == 0)
+    assert np.all(VF.dropout2d(x, 1.0).array == 0)
     with pytest.raises(ValueError, match="Dropout2d: probability"):
         vnn.Dropout2d(1.5)
     with pytest.raises(ValueError, match=r"dropout2d: expected a 4-D.*\(2, 3\)"):

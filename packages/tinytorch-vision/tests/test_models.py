@@ -32,7 +32,7 @@ def test_cnn_training_step_matches_torch():
     tt.manual_seed(0)
     mine = models.build_cnn(CONFIG)
     theirs = torch_twin(CONFIG)
-    theirs.load_state_dict({k: torch.from_numpy(v.data.copy())
+    theirs.load_state_dict({k: torch.from_numpy(v.array.copy())
                             for k, v in mine.state_dict().items()})
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 3, 8, 8)).astype(np.float32)
@@ -44,10 +44,10 @@ def test_cnn_training_step_matches_torch():
     expected.backward()
     assert abs(loss.item() - expected.item()) < 1e-5
     for (name, p), (_, q) in zip(mine.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), atol=1e-5, rtol=1e-4,
+        np.testing.assert_allclose(p.grad.array, q.grad.numpy(), atol=1e-5, rtol=1e-4,
                                    err_msg=name)
     for (name, b), (_, c) in zip(mine.named_buffers(), theirs.named_buffers()):
-        np.testing.assert_allclose(b.data, c.numpy(), atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(b.array, c.numpy(), atol=1e-6, err_msg=name)
 
 
 def test_describe_counts_parameters_and_flops():
@@ -64,11 +64,11 @@ def test_save_and_load_round_trip(tmp_path):
     model(tt.randn(4, 3, 8, 8))  # move the BatchNorm running statistics off their init
     model.eval()
     x = tt.randn(2, 3, 8, 8)
-    expected = model(x).data
+    expected = model(x).array
     models.save_model(model, CONFIG, tmp_path / "run", extra={"test_accuracy": 0.5})
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.safetensors"]
     loaded, info = models.load_model(tmp_path / "run")
-    np.testing.assert_array_equal(loaded(x).data, expected)
+    np.testing.assert_array_equal(loaded(x).array, expected)
     assert not loaded.training
     assert info["test_accuracy"] == 0.5 and info["config"]["stages"] == [[4, 1], [8, 2]]
     assert info["architecture"] == "tinytorch.vision.models.build_cnn"

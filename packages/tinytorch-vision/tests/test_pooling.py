@@ -87,7 +87,7 @@ def test_pooling_keeps_channels_last_memory_and_unbatched_input():
     conv_out = vnn.Conv2d(3, 4, 3, padding=1)(tt.randn(2, 3, 8, 8))
     pooled = vnn.MaxPool2d(2)(conv_out)
     assert pooled.shape == (2, 4, 4, 4)
-    assert pooled.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert pooled.array.transpose(0, 2, 3, 1).flags.c_contiguous
     assert vnn.AvgPool2d(2)(tt.randn(3, 8, 8)).shape == (3, 4, 4)
     assert vnn.AdaptiveAvgPool2d((1, 1))(tt.randn(2, 5, 7, 7)).shape == (2, 5, 1, 1)
 
@@ -98,7 +98,7 @@ def test_modules_match_torch_modules():
              (vnn.AvgPool2d(2, ceil_mode=True), torch.nn.AvgPool2d(2, ceil_mode=True)),
              (vnn.AdaptiveAvgPool2d(4), torch.nn.AdaptiveAvgPool2d(4))]
     for mine, theirs in pairs:
-        np.testing.assert_allclose(mine(tt.tensor(x)).data, theirs(torch.from_numpy(x)).numpy(),
+        np.testing.assert_allclose(mine(tt.tensor(x)).array, theirs(torch.from_numpy(x)).numpy(),
                                    atol=1e-6, err_msg=repr(mine))
 
 

@@ -15,13 +15,13 @@ def images(n=6, h=8, w=7, seed=0):
 def test_to_tensor_single_and_batch():
     batch = images()
     out = T.ToTensor()(batch)
-    assert out.shape == (6, 3, 8, 7) and out.dtype == np.float32 and out.data.flags.c_contiguous
-    np.testing.assert_allclose(out.data, batch.transpose(0, 3, 1, 2) / 255, atol=1e-7)
+    assert out.shape == (6, 3, 8, 7) and out.dtype == np.float32 and out.array.flags.c_contiguous
+    np.testing.assert_allclose(out.array, batch.transpose(0, 3, 1, 2) / 255, atol=1e-7)
     single = T.ToTensor()(batch[2])
-    np.testing.assert_array_equal(single.data, out.data[2])
+    np.testing.assert_array_equal(single.array, out.array[2])
     assert T.ToTensor()(np.zeros((4, 5), np.uint8)).shape == (1, 4, 5)
     floats = T.ToTensor()(np.full((2, 2, 3), 7.0))
-    assert floats.dtype == np.float32 and floats.data.max() == 7.0  # not rescaled
+    assert floats.dtype == np.float32 and floats.array.max() == 7.0  # not rescaled
     with pytest.raises(ValueError, match=r"ToTensor: expected an image.*\(5,\)"):
         T.ToTensor()(np.zeros(5, np.uint8))
 
@@ -30,9 +30,9 @@ def test_normalize_matches_torch_formula():
     x = T.ToTensor()(images())
     mean, std = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
     out = T.Normalize(mean, std)(x)
-    expected = (torch.from_numpy(x.data) - torch.tensor(mean).view(3, 1, 1)) / \
+    expected = (torch.from_numpy(x.array) - torch.tensor(mean).view(3, 1, 1)) / \
         torch.tensor(std).view(3, 1, 1)
-    np.testing.assert_allclose(out.data, expected.numpy(), atol=1e-5)
+    np.testing.assert_allclose(out.array, expected.numpy(), atol=1e-5)
     assert out.dtype == np.float32
     with pytest.raises(ValueError, match="std evaluated to zero"):
         T.Normalize((0.5,), (0.0,))
@@ -67,7 +67,7 @@ def test_random_crop_on_tensors_single_images_and_reproducibility():
     out = crop(x)
     assert isinstance(out, tt.Tensor) and out.shape == (4, 3, 5, 5)
     again = T.RandomCrop(5, padding=(1, 2), generator=tt.Generator(3))(x)
-    np.testing.assert_array_equal(out.data, again.data)
+    np.testing.assert_array_equal(out.array, again.array)
     single = T.RandomCrop(4)(batch[0])
     assert single.shape == (4, 4, 3)
     assert offsets_of(single, batch[0])
@@ -89,7 +89,7 @@ def test_random_horizontal_flip_per_image():
     np.testing.assert_array_equal(T.RandomHorizontalFlip(1.0)(batch), batch[:, :, ::-1])
     np.testing.assert_array_equal(T.RandomHorizontalFlip(0.0)(batch), batch)
     x = T.ToTensor()(batch[:3])
-    np.testing.assert_array_equal(T.RandomHorizontalFlip(1.0)(x).data, x.data[..., ::-1])
+    np.testing.assert_array_equal(T.RandomHorizontalFlip(1.0)(x).array, x.array[..., ::-1])
     with pytest.raises(ValueError, match="RandomHorizontalFlip: p must be in"):
         T.RandomHorizontalFlip(2.0)
     with pytest.raises(ValueError, match=r"RandomHorizontalFlip: expected an image.*\(3, 3\)"):
@@ -101,7 +101,7 @@ def test_compose_the_training_pipeline():
                     T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
     out = tf(images(h=8, w=8))
     assert out.shape == (6, 3, 8, 8) and out.dtype == np.float32
-    assert out.data.min() >= -1.0 and out.data.max() <= 1.0
+    assert out.array.min() >= -1.0 and out.array.max() <= 1.0
     assert "RandomCrop" in repr(tf)
     with pytest.raises(TypeError, match="Compose: transform 1"):
         T.Compose([T.ToTensor(), 3])

@@ -1,8 +1,13 @@
 """tinytorch.core: tensors, autograd, nn, optim, data and training, built on numpy.
 
-    from tinytorch.core import Tensor, tensor, no_grad, manual_seed
-    from tinytorch.core import nn, optim
-    import tinytorch.core.nn.functional as F
+One namespace, as in torch:
+
+    import tinytorch.core as torch            # import torch
+    from tinytorch.core import nn, optim      # from torch import nn, optim
+    import tinytorch.core.nn.functional as F  # import torch.nn.functional as F
+    from tinytorch.core.utils.data import DataLoader, TensorDataset
+
+and `torch.nn`, `torch.optim`, `torch.nn.functional`, `torch.utils.data` are attributes.
 """
 
 from . import dtypes
@@ -10,6 +15,7 @@ from .__about__ import __version__
 from .autograd import Function, enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
+    as_tensor,
     empty,
     empty_like,
     eye,
@@ -17,6 +23,7 @@ from .creation import (
     full,
     full_like,
     linspace,
+    multinomial,
     ones,
     ones_like,
     rand,
@@ -31,6 +38,7 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .devices import DeviceError, accelerator, backends, cuda, device
 from .dtypes import (
     bool_,
     double,
@@ -47,35 +55,48 @@ from .dtypes import (
 )
 from .functions import (
     abs,
+    allclose,
     argmax,
     argmin,
+    argsort,
+    bmm,
     cat,
     chunk,
     clamp,
     cos,
+    einsum,
+    equal,
     exp,
     flatten,
     gather,
+    is_tensor,
     log,
     log_softmax,
     masked_fill,
     matmul,
     max,
+    maximum,
     mean,
     min,
+    minimum,
+    mm,
     permute,
+    pow,
     relu,
     reshape,
     sigmoid,
     sin,
     softmax,
+    sort,
     split,
     sqrt,
     squeeze,
     stack,
     std,
     sum,
+    t,
     tanh,
+    topk,
     transpose,
     unsqueeze,
     var,
@@ -87,5 +108,8 @@ from .tensor import Tensor
 
 bool = bool_
 float = float32
+
+# the subpackages, reachable as attributes (torch.nn, torch.optim, torch.utils.data)
+from . import data, nn, optim, utils  # noqa: E402
 
 __all__ = [name for name in dir() if not name.startswith("_")]

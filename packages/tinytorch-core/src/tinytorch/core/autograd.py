@@ -148,7 +148,21 @@ class Function:
     links the result into the graph with this instance as its `grad_fn`. Backward may
     return gradients in the broadcast shape; the engine sums them back to each input's
     shape, so broadcasting is handled once, here, for every op.
+
+    TinyTorch's own ops work on plain numpy arrays (above). A Function written outside
+    TinyTorch's packages (a notebook, a script, a PyTorch program) receives its arrays as
+    `TorchStyleArray`s: still numpy arrays, which also answer PyTorch's method names
+    (`input.clamp(min=0)`, `grad.clone()`, `x.sum(dim=1)`), so numpy-style and
+    PyTorch-style Functions both run. The class attribute `tensor_io` says which a class
+    gets; set it to choose explicitly.
     """
+
+    tensor_io = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "tensor_io" not in cls.__dict__:
+            cls.tensor_io = not cls.__module__.startswith("tinytorch.")
 
     # bookkeeping kept after the graph is freed (so a second backward can say why it fails)
     _KEEP_AFTER_FREE = ("inputs", "input_shapes", "needs_input_grad", "_freed")
@@ -203,11 +217,15 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs) -> Tensor:
         ctx = cls()
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays = [a.array if isinstance(a, Tensor) else a for a in args]
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = _grad_mode.enabled and any(needs)
         ctx.needs_input_grad = needs
-        out = cls.forward(ctx, *arrays, **kwargs)
+        if cls.tensor_io:  # numpy arrays that also speak PyTorch's method names
+            with no_grad():
+                out = _as_array(cls.forward(ctx, *map(torch_style, arrays), **kwargs))
+        else:
+            out = cls.forward(ctx, *arrays, **kwargs)
         result = Tensor._make(out, record)
         if record:
             ctx.inputs = tuple((a.grad_fn or a) if n else None for a, n in zip(args, needs))
@@ -216,15 +234,24 @@ class Function:
             if ctx._saved:
                 ctx._track_versions(args, result)
         if _op_hooks:
-            _emit(cls.__name__, "forward", arrays, (result.data,), kwargs)
+            _emit(cls.__name__, "forward", arrays, (result.array,), kwargs)
         return result
 
     def _track_versions(self, args, result) -> None:
-        owners = {id(a.data): a for a in args if isinstance(a, Tensor)}
-        owners[id(result.data)] = result
-        self._saved_versions = [
-            (owners[id(s)], owners[id(s)]._version) for s in self._saved if id(s) in owners
-        ]
+        owners = {id(a.array): a for a in args if isinstance(a, Tensor)}
+        owners[id(result.array)] = result
+        keys = [id(_storage(s)) for s in self._saved]
+        self._saved_versions = [(owners[k], owners[k]._version) for k in keys if k in owners]
+
+    def _run_backward(self, grad: np.ndarray) -> tuple:
+        """Call the subclass's backward with arrays, or with Tensors for `tensor_io`."""
+        if not self.tensor_io:
+            grads = type(self).backward(self, grad)
+            return grads if isinstance(grads, tuple) else (grads,)
+        with no_grad():
+            grads = type(self).backward(self, torch_style(grad))
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        return tuple(None if g is None else _as_array(g) for g in grads)
 
     def _release(self) -> None:
         """Drop everything saved for backward; keep the graph's shape for error messages."""
@@ -235,6 +262,20 @@ class Function:
 
     def parents(self) -> list[Function]:
         return [p for p in self.inputs if isinstance(p, Function)]
+
+
+def _as_array(value) -> np.ndarray:
+    """A plain ndarray from what a Function returned (Tensor, TorchStyleArray, number)."""
+    return value.array if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _storage(saved):
+    """The array a saved value lives in, to find its owner tensor for version checks."""
+    if isinstance(saved, Tensor):
+        return saved.array
+    if isinstance(saved, TorchStyleArray) and saved.base is not None:
+        return saved.base
+    return saved
 
 
 _FREED_MESSAGE = (
@@ -303,9 +344,7 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool = False) -> None:
             raise RuntimeError(_FREED_MESSAGE)
         if node._retained is not None:
             node._retained._accumulate_grad(grad)
-        input_grads = type(node).backward(node, grad)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
+        input_grads = node._run_backward(grad)
         if _op_hooks:
             _emit(node.name, "backward", (grad,), [g for g in input_grads if g is not None], {})
         # BEGIN SOLUTION
@@ -326,14 +365,14 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool = False) -> None:
 
 def _initial_gradient(tensor: Tensor, gradient) -> np.ndarray:
     if gradient is None:
-        if tensor.data.size != 1:
+        if tensor.array.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but this "
                 f"tensor has shape {tensor.shape}; pass gradient= of that shape, or reduce "
                 "it first (e.g. loss.sum() or loss.mean())."
             )
         return np.ones(tensor.shape, dtype=tensor.dtype)
-    grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    grad = gradient.array if isinstance(gradient, Tensor) else np.asarray(gradient)
     if grad.shape != tensor.shape:
         raise RuntimeError(
             f"backward: gradient has shape {grad.shape} but the tensor has shape {tensor.shape}"
@@ -389,13 +428,13 @@ def gradcheck(
     for t in checked:
         t.grad = None
     scalar(*inputs).backward()
-    analytic = [t.grad.data.copy() if t.grad is not None else np.zeros(t.shape) for t in checked]
+    analytic = [t.grad.array.copy() if t.grad is not None else np.zeros(t.shape) for t in checked]
 
     with no_grad():
         for t, grad in zip(checked, analytic):
             numeric = np.zeros(t.shape)
-            t.data = np.ascontiguousarray(t.data)
-            flat = t.data.reshape(-1)  # a view: edits show up in t.data
+            t.array = np.ascontiguousarray(t.array)
+            flat = t.array.reshape(-1)  # a view: edits show up in t.array
             for i in range(flat.size):
                 original = flat[i]
                 flat[i] = original + eps
@@ -421,3 +460,4 @@ def gradcheck(
 
 # Imported last: tensor.py imports this module too, and either may be imported first.
 from .tensor import Tensor  # noqa: E402
+from .torch_style import TorchStyleArray, torch_style  # noqa: E402

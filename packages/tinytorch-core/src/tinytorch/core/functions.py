@@ -17,6 +17,19 @@ gather = ops.gather
 split = ops.split
 chunk = ops.chunk
 masked_fill = ops.masked_fill
+einsum = ops.einsum
+
+
+def pow(input, exponent):
+    """`torch.pow(tensor, number)`, `torch.pow(number, tensor)`, `torch.pow(t1, t2)`."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError(f"pow: expected at least one Tensor, got {type(input).__name__} and "
+                        f"{type(exponent).__name__}")
+    return ops.pow(input, exponent)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
 
 
 def _method(name):
@@ -39,4 +52,8 @@ sum, mean, var, std, max, min, argmax, argmin = (
 softmax, log_softmax, clamp, reshape, flatten, squeeze, unsqueeze, transpose, permute = (
     _method(n) for n in ("softmax", "log_softmax", "clamp", "reshape", "flatten", "squeeze",
                          "unsqueeze", "transpose", "permute")
+)
+topk, sort, argsort, mm, bmm, t, maximum, minimum, equal, allclose = (
+    _method(n) for n in ("topk", "sort", "argsort", "mm", "bmm", "t", "maximum", "minimum",
+                         "equal", "allclose")
 )

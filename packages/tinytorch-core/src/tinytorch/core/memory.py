@@ -81,10 +81,10 @@ def memory_report(model, optimizer=None, output: Tensor | None = None) -> Memory
     if not hasattr(model, "parameters") or not hasattr(model, "buffers"):
         raise TypeError(f"memory_report: model must be a tinytorch.core.nn.Module, got "
                         f"{type(model).__name__}")
-    weights = [p.data for p in model.parameters()] + [b.data for b in model.buffers()]
+    weights = [p.array for p in model.parameters()] + [b.array for b in model.buffers()]
     return MemoryReport(
         parameters=parameter_bytes(model),
-        buffers=_unique_nbytes(b.data for b in model.buffers()),
+        buffers=_unique_nbytes(b.array for b in model.buffers()),
         gradients=gradient_bytes(model),
         optimizer_state=0 if optimizer is None else optimizer_state_bytes(optimizer),
         activations=0 if output is None else activation_bytes(output, exclude=weights),
@@ -93,12 +93,12 @@ def memory_report(model, optimizer=None, output: Tensor | None = None) -> Memory
 
 def parameter_bytes(model) -> int:
     """Bytes of the model's parameters (shared parameters counted once)."""
-    return _unique_nbytes(p.data for p in model.parameters())
+    return _unique_nbytes(p.array for p in model.parameters())
 
 
 def gradient_bytes(model) -> int:
     """Bytes of the `.grad` arrays currently held by the model's parameters."""
-    return _unique_nbytes(p.grad.data for p in model.parameters() if p.grad is not None)
+    return _unique_nbytes(p.grad.array for p in model.parameters() if p.grad is not None)
 
 
 def optimizer_state_bytes(optimizer) -> int:
@@ -174,7 +174,7 @@ def _leaves(values) -> Iterator:
     while stack:
         value = stack.pop()
         if isinstance(value, Tensor):
-            yield value.data
+            yield value.array
         elif isinstance(value, (list, tuple)):
             stack.extend(value)
         elif isinstance(value, Mapping):

@@ -297,7 +297,8 @@ MODULES: tuple[CourseModule, ...] = (
         units=(*_units(f"{C}.data.collate", "default_collate", "_stack", "_same_kind",
                        "_same_keys", "_same_length", "_describe"),
                *_units(f"{C}.data.dataloader", "_POLL_SECONDS", "DataLoader", "_BATCH",
-                       "_prefetched", "_produce", "_put", "_check_args")),
+                       "_prefetched", "_produce", "_put", "_check_args", "_batches_of",
+                       "_check_sampling", "_check_workers")),
         solutions=(f"{C}.data.collate:_stack", f"{C}.data.dataloader:DataLoader.__len__",
                    f"{C}.data.dataloader:DataLoader._batch_indices"),
         hints={
@@ -517,6 +518,10 @@ OWNERSHIP: dict[str, int] = {
     f"{C}.tensor": 0,
     f"{C}.creation": 0,
     f"{C}.dtypes": 0,
+    f"{C}.devices": 0,  # CPU-only device answers, used by the factories and .to()
+    f"{C}.extensions": 0,  # the nn/F entry points of later phases
+    f"{C}.torch_style": 0,  # the arrays user-defined Functions receive
+    f"{C}.data.workers": 0,  # worker processes for num_workers (provided, not written)
     f"{C}.autograd.Function": 0,
     f"{C}.autograd.no_grad": 0,
     f"{C}.autograd.enable_grad": 0,

@@ -171,7 +171,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(np.asarray(attn_mask))
         _check_mask(mask, query, np.broadcast_shapes(query.shape[:-2], key.shape[:-2]) + (L, S))
         if mask.dtype == np.bool_:
-            bias = mask_to_bias(mask.data, query.dtype)
+            bias = mask_to_bias(mask.array, query.dtype)
         else:
             float_mask = mask
     rng = get_rng(generator) if dropout_p > 0.0 else None

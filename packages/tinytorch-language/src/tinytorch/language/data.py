@@ -24,7 +24,7 @@ from tinytorch.core.tensor import Tensor
 
 
 def as_token_array(op: str, ids, block_size: int) -> np.ndarray:
-    data = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+    data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
     if data.ndim != 1 or data.dtype.kind not in "iu":
         raise ValueError(f"{op}: expected a 1-D array of integer token ids, got shape "
                          f"{data.shape} dtype {data.dtype}")

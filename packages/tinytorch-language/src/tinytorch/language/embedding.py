@@ -54,7 +54,7 @@ class EmbeddingLookup(Function):
 
 def embedding(ids, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Mirrors `torch.nn.functional.embedding(input, weight, padding_idx)`."""
-    data = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+    data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
     if data.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be an integer tensor (long), got dtype {data.dtype}")
     rows = weight.shape[0]
@@ -91,7 +91,7 @@ class Embedding(Module):
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
@@ -100,7 +100,7 @@ class Embedding(Module):
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
                              f"{embeddings.shape}")
         module = cls(*embeddings.shape, padding_idx=padding_idx, dtype=embeddings.dtype)
-        module.weight.data = np.array(embeddings.data, copy=True)
+        module.weight.array = np.array(embeddings.array, copy=True)
         module.weight.requires_grad_(not freeze)
         return module
 
@@ -157,7 +157,7 @@ class PositionalEncoding(Module):
 
     def forward(self, x: Tensor, offset: int = 0) -> Tensor:
         seq = _check_positions("PositionalEncoding", x, offset, self.max_len, self.d_model)
-        out = x + Tensor._make(self.pe.data[offset:offset + seq])
+        out = x + Tensor._make(self.pe.array[offset:offset + seq])
         return F.dropout(out, self.dropout, self.training)
 
     def extra_repr(self) -> str:

@@ -84,7 +84,7 @@ def _check_sampling(temperature, top_k, top_p) -> None:
 
 
 def _prompt_array(prompt_ids) -> tuple[np.ndarray, bool]:
-    data = prompt_ids.data if isinstance(prompt_ids, Tensor) else np.asarray(prompt_ids)
+    data = prompt_ids.array if isinstance(prompt_ids, Tensor) else np.asarray(prompt_ids)
     if data.dtype.kind not in "iu" or data.ndim not in (1, 2) or data.shape[-1] == 0:
         raise ValueError(f"generate: prompt_ids must be a non-empty (seq,) or (batch, seq) "
                          f"array of integer ids, got shape {data.shape} dtype {data.dtype}")
@@ -127,7 +127,7 @@ class UncachedDecoder:
 
     def next_logits(self) -> np.ndarray:
         """Logits (batch, vocab) for the token after `self.ids`."""
-        return self.model(self.ids[:, -self.model.max_seq_len:]).data[:, -1]
+        return self.model(self.ids[:, -self.model.max_seq_len:]).array[:, -1]
 
     def append(self, token: np.ndarray) -> None:
         self.ids = np.concatenate([self.ids, token[:, None]], axis=1)
@@ -146,9 +146,9 @@ class CachedDecoder(UncachedDecoder):
             return self._prefill(self.window)
         if self.cache.length == self.window:  # full: restart from the recent half window
             return self._prefill(self.window // 2)
-        return self.model(self.ids[:, -1:], kv_cache=self.cache).data[:, -1]
+        return self.model(self.ids[:, -1:], kv_cache=self.cache).array[:, -1]
 
     def _prefill(self, keep: int) -> np.ndarray:
         """(Re)build the cache from the last `keep` tokens in one forward."""
         self.cache.reset()
-        return self.model(self.ids[:, -keep:], kv_cache=self.cache).data[:, -1]
+        return self.model(self.ids[:, -keep:], kv_cache=self.cache).array[:, -1]

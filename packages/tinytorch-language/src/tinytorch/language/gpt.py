@@ -106,7 +106,7 @@ class TinyGPT(Module):
         return self.lm_head(self.ln_f(h))
 
     def _check_ids(self, ids) -> np.ndarray:
-        data = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+        data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
         if data.dtype.kind not in "iu":
             raise TypeError(f"TinyGPT: ids must be integers (long), got dtype {data.dtype}")
         if data.ndim == 1:

@@ -122,7 +122,7 @@ class MultiheadAttention(Module):
         self._check_input("self_attention", x)
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
         if kv_cache is not None:
-            out = self._cached_attention(qkv.data, kv_cache)
+            out = self._cached_attention(qkv.array, kv_cache)
         else:
             if is_causal:
                 causal = mask_to_bias(causal_mask(x.shape[1], x.shape[1]), x.dtype)

@@ -165,8 +165,8 @@ class LanguageModelTrainer:
         try:
             total, count = 0.0, 0
             for x, y in self.validation_loader(ids):
-                total += float(language_model_loss(self.model(x), y).item()) * y.data.size
-                count += y.data.size
+                total += float(language_model_loss(self.model(x), y).item()) * y.array.size
+                count += y.array.size
         finally:
             self.model.train(was_training)
         return total / count

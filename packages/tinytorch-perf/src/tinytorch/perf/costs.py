@@ -389,6 +389,27 @@ def _getitem_backward(call, grad, grads):
     return (grad.size if advanced and grads else 0), 0
 
 
+def _einsum_points(call) -> int:
+    """How many index combinations the contraction visits (product of all letter sizes)."""
+    sizes = {}
+    for sub, info in zip(call.attrs["subs"], call.arrays):
+        sizes.update(zip(sub, info.shape))
+    return int(np.prod(list(sizes.values()), dtype=np.int64))
+
+
+def _einsum_forward(call):
+    points = _einsum_points(call)
+    if len(call.arrays) < 2:
+        return points, 0  # a pure sum/permutation
+    flops = 2 * (len(call.arrays) - 1) * points  # a multiply and an add per operand pair
+    return flops, flops
+
+
+def _einsum_backward(call, grad, grads):
+    flops = _einsum_forward(call)[0] * len(grads)  # one contraction like forward per grad
+    return flops, flops if len(call.arrays) >= 2 else 0
+
+
 def _clamp_forward(call):
     bounds = sum(b is not None for b in call.inputs[1:3])
     return bounds * call.out.size, 0
@@ -451,7 +472,7 @@ def _register_defaults() -> None:
                      lambda c, g, gs: (sum(x.info.size for x in gs), 0))
     # data movement: no arithmetic, only bytes
     for op in ("Reshape", "Permute", "Expand", "Clone", "Cast", "Cat", "Stack", "Where",
-               "MaskedFill", "MaxMinDim"):
+               "MaskedFill", "MaxMinDim", "IndexPut", "Scatter"):
         register_op_cost(op, lambda c: (0, 0), backward_reads_inputs=False)
     # backward sums the copies (repeat) or the overlapping patches (unfold) back: adds
     for op in ("Repeat", "Unfold"):
@@ -459,6 +480,8 @@ def _register_defaults() -> None:
     register_op_cost("GetItem", lambda c: (0, 0), _getitem_backward, backward_reads_inputs=False)
     register_op_cost("Gather", lambda c: (0, 0), _scatter_add_backward,
                      backward_reads_inputs=False)
+    register_op_cost("IndexAdd", lambda c: (c.arrays[1].size, 0), backward_reads_inputs=False)
+    register_op_cost("Einsum", _einsum_forward, _einsum_backward)
     register_op_cost("Fold", lambda c: (c.arrays[0].size - c.out.size, 0),
                      backward_reads_inputs=False)  # col2im adds overlapping patches
     register_op_cost("EmbeddingLookup", lambda c: (0, 0), _scatter_add_backward,

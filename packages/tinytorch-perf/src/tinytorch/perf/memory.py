@@ -177,7 +177,7 @@ def attention_memory(seq_lens, d_model: int = 64, num_heads: int = 4, batch: int
                    for _ in range(3))
         with _Traced() as traced:
             out = attention(q, k, v)
-            saved = activation_bytes(out, exclude=[q.data, k.data, v.data])
+            saved = activation_bytes(out, exclude=[q.array, k.array, v.array])
             out.sum().backward()
             del out
         rows.append(AttentionMemoryRow(T, batch * num_heads * T * T * itemsize, saved,

@@ -287,7 +287,7 @@ class ModelProfiler:
     def _count(self, inputs, loss_fn, backward):
         outputs: dict[str, int] = {}
         saved: dict[str, int] = {}
-        weights = [p.data for p in self.model.parameters()]
+        weights = [p.array for p in self.model.parameters()]
         handles = []
         modules = dict(self.model.named_modules())
         for name in self.layer_names:
@@ -309,7 +309,7 @@ class ModelProfiler:
     def _memory_hook(name, outputs, saved, weights):
         def hook(module, args, output):
             arrays = [output] if hasattr(output, "data") else _tensor_args(output or ())
-            outputs[name] = sum(a.data.nbytes for a in arrays)
+            outputs[name] = sum(a.array.nbytes for a in arrays)
             # bytes saved for backward by this layer's ops: what the graph holds after the
             # layer minus what it held before (each buffer once; exact for one input)
             after = sum(activation_bytes(a, exclude=weights) for a in arrays)

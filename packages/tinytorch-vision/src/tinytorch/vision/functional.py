@@ -11,7 +11,7 @@ arrays to one fused op in `ops/`.
 
 Systems lesson: all of these take and return NCHW tensors, but the ops produce
 channels-last memory (an NHWC array viewed as NCHW), so a conv -> batch norm -> ReLU ->
-pool chain never pays for a layout change; `x.data.strides` shows it.
+pool chain never pays for a layout change; `x.array.strides` shows it.
 """
 
 from __future__ import annotations

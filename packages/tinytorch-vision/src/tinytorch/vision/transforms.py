@@ -101,7 +101,7 @@ class Normalize:
                              f"channels (shape {x.shape})")
         mean = self.mean.astype(x.dtype).reshape(-1, 1, 1)
         inv_std = (1 / self.std).astype(x.dtype).reshape(-1, 1, 1)
-        return Tensor._make((x.data - mean) * inv_std)
+        return Tensor._make((x.array - mean) * inv_std)
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
@@ -113,7 +113,7 @@ class Normalize:
 def _as_batch(name: str, x):
     """(array (N, H, W, C) view, height axis, was it a single image?, was it a Tensor?)."""
     is_tensor = isinstance(x, Tensor)
-    array = x.data if is_tensor else np.asarray(x)
+    array = x.array if is_tensor else np.asarray(x)
     if array.ndim not in (3, 4):
         layout = "(C, H, W) or (N, C, H, W) tensor" if is_tensor \
             else "(H, W, C) or (N, H, W, C) array"

@@ -62,7 +62,7 @@ def default_collate(batch):
 
 
 def _stack(batch: list, kind: type) -> np.ndarray:
-    arrays = [np.asarray(s.data if isinstance(s, Tensor) else s)
+    arrays = [np.asarray(s.array if isinstance(s, Tensor) else s)
               for s in _same_kind(batch, kind)]
     # BEGIN SOLUTION
     first = arrays[0].shape

@@ -151,7 +151,7 @@ def _split_counts(lengths, total: int) -> list[int]:
 def _as_index_array(op: str, indices, length: int) -> np.ndarray:
     """Validated int64 index array with every entry in [-length, length)."""
     if isinstance(indices, Tensor):
-        indices = indices.data
+        indices = indices.array
     array = np.asarray(indices)
     if array.size == 0:
         return array.astype(np.int64).reshape(0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import extensions, ops
 from ..random import get_rng
 from ..tensor import Tensor
 
@@ -29,25 +29,39 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     return ops.LeakyReLU.apply(x, negative_slope)
 
 
+def _require_float(op: str, x) -> None:
+    """PyTorch has no integer kernel for these ops; say so instead of computing garbage."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating point input, got dtype {x.dtype} "
+                        f"(convert with .float())")
+
+
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    _require_float("gelu", x)
     return ops.GELU.apply(x, approximate)
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    return ops.Sigmoid.apply(x)
+    return x.sigmoid()
 
 
 def tanh(x: Tensor) -> Tensor:
-    return ops.Tanh.apply(x)
+    return x.tanh()
 
 
-def softmax(x: Tensor, dim: int = -1) -> Tensor:
+def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    x = x if dtype is None else x.to(dtype)
+    _require_float("softmax", x)
     return ops.softmax(x, dim)
 
 
-def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    x = x if dtype is None else x.to(dtype)
+    _require_float("log_softmax", x)
     return ops.log_softmax(x, dim)
 
 
@@ -68,6 +82,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) ->
 
 
 def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    _require_float("layer_norm", x)
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
@@ -77,7 +92,7 @@ def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float =
 
 
 def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
-    data = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    data = labels.array if isinstance(labels, Tensor) else np.asarray(labels)
     if data.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got {data.dtype}")
     if num_classes < 0:
@@ -90,7 +105,7 @@ def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
 
 def embedding(ids: Tensor, weight: Tensor) -> Tensor:
     """Rows of `weight` picked by integer `ids` (repeated ids accumulate gradient)."""
-    data = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+    data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
     if data.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be an integer tensor, got {data.dtype}")
     if data.size and (data.min() < 0 or data.max() >= weight.shape[0]):
@@ -146,6 +161,35 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     return _reduce((input - target).abs(), reduction)
 
 
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (Huber loss divided by beta)."""
+    _check_reduction("smooth_l1_loss", reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return _reduce(_huber(input, target, "smooth_l1_loss", beta) / beta, reduction)
+
+
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta): quadratic near 0, linear
+    far away, so outliers pull with a bounded gradient."""
+    _check_reduction("huber_loss", reduction)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    return _reduce(_huber(input, target, "huber_loss", delta), reduction)
+
+
+def _huber(input: Tensor, target, op: str, delta: float) -> Tensor:
+    target = _as_target(op, target, input)
+    _check_same_shape(op, input, target)
+    diff = input - target
+    size = diff.abs()
+    quadratic = diff * diff * 0.5
+    linear = (size - 0.5 * delta) * delta
+    return ops.where(size < delta, quadratic, linear)
+
+
 def _class_layout(op: str, input: Tensor, target: np.ndarray):
     """Move the class dim (dim 1) last and flatten: (N, C, d1..) -> (N*d1.., C)."""
     if input.ndim < 1:
@@ -173,7 +217,7 @@ def _coefficients(op, labels, num_classes, weight, ignore_index, label_smoothing
         bad = labels[valid & ((labels < 0) | (labels >= num_classes))]
         raise IndexError(f"{op}: target {int(bad[0])} is out of bounds: class indices must be in "
                          f"[0, {num_classes - 1}] (or ignore_index={ignore_index})")
-    w = np.ones(num_classes, dtype=dtype) if weight is None else weight.data.astype(dtype)
+    w = np.ones(num_classes, dtype=dtype) if weight is None else weight.array.astype(dtype)
     rows = np.arange(labels.size)
     q = np.zeros((labels.size, num_classes), dtype=dtype)
     q[rows, picked] = (1.0 - label_smoothing) * w[picked]
@@ -193,7 +237,7 @@ def cross_entropy(input: Tensor, target, weight: Tensor | None = None,
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.dtype.kind != "f":
         raise TypeError(f"cross_entropy: input (logits) must be floating point, got {input.dtype}")
-    target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target_data = target.array if isinstance(target, Tensor) else np.asarray(target)
     num_classes = input.shape[1] if input.ndim > 1 else input.shape[0]
     if weight is not None and weight.shape != (num_classes,):
         raise ValueError(f"cross_entropy: weight must have shape ({num_classes},), got "
@@ -211,7 +255,7 @@ def cross_entropy(input: Tensor, target, weight: Tensor | None = None,
             else target_data.reshape(1, -1)
         probs = probs.astype(input.dtype) * (1 - label_smoothing) + label_smoothing / num_classes
         if weight is not None:
-            probs = probs * weight.data
+            probs = probs * weight.array
         losses = ops.CrossEntropy.apply(logits, probs.astype(input.dtype))
         shape = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
         return _reduce(losses.reshape(shape), reduction)
@@ -230,7 +274,7 @@ def nll_loss(input: Tensor, target, weight: Tensor | None = None,
              ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities `input` (N, C) at class indices."""
     _check_reduction("nll_loss", reduction)
-    target_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target_data = target.array if isinstance(target, Tensor) else np.asarray(target)
     log_probs, labels = _class_layout("nll_loss", input, target_data)
     q, norm = _coefficients("nll_loss", labels, log_probs.shape[1], weight, ignore_index,
                             0.0, input.dtype)
@@ -260,6 +304,11 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
     _check_reduction("binary_cross_entropy", reduction)
     target = _as_target("binary_cross_entropy", target, input)
     _check_same_shape("binary_cross_entropy", input, target)
+    if input.numel() and not (input.array.min() >= 0 and input.array.max() <= 1):
+        raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 "
+                         f"and 1 (probabilities), got range [{input.array.min():.4g}, "
+                         f"{input.array.max():.4g}]; for logits use "
+                         "binary_cross_entropy_with_logits")
     eps = np.finfo(input.dtype).eps
     p = input.clamp(eps, 1 - eps)
     return _reduce(-(target * p.log() + (1.0 - target) * (1.0 - p).log()), reduction)
@@ -268,5 +317,13 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
 __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "linear",
     "dropout", "layer_norm", "one_hot", "embedding", "mse_loss", "l1_loss", "cross_entropy",
-    "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy",
+    "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy", "smooth_l1_loss",
+    "huber_loss",
 ]
+
+
+def __getattr__(name: str):
+    """Functions of later phases (`F.max_pool2d`, `F.scaled_dot_product_attention`)."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return extensions.resolve("nn.functional", name)

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import devices
 from ..autograd import _HookHandle
 from ..dtypes import as_dtype
-from ..tensor import Tensor
+from ..tensor import Tensor, _to_args
 
 
 class Parameter(Tensor):
@@ -32,7 +33,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
-        super().__init__(data.data if isinstance(data, Tensor) else data,
+        super().__init__(data.array if isinstance(data, Tensor) else data,
                          requires_grad=requires_grad)
 
     def __repr__(self):
@@ -218,19 +219,34 @@ class Module:
             if set_to_none:
                 param.grad = None
             elif param.grad is not None:
-                param.grad.data[...] = 0
+                param.grad.array[...] = 0
 
-    def to(self, dtype) -> Module:
-        """Convert floating parameters and buffers to `dtype` (float32/float64)."""
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> Module:
+        """`to(device)`, `to(dtype)`, `to(device, dtype)`, as in PyTorch: parameters and
+        buffers stay the same objects (optimizers keep working); a GPU fails like CPU-only
+        torch; a floating dtype converts floating parameters and buffers."""
+        dtype, device = _to_args(args, dtype, device)
+        devices.resolve("Module.to", device)
+        if dtype is None:
+            return self
         dtype = as_dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to: nn.Module.to only accepts floating point dtypes, got "
+                            f"{dtype}")
         for module in self.modules():
             for registry in (module._parameters, module._buffers):
                 for tensor in registry.values():
                     if tensor is not None and tensor.dtype.kind == "f":
-                        tensor.data = tensor.data.astype(dtype)
+                        tensor.array = tensor.array.astype(dtype)
                         if tensor.grad is not None:
-                            tensor.grad.data = tensor.grad.data.astype(dtype)
+                            tensor.grad.array = tensor.grad.array.astype(dtype)
         return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device=None) -> Module:
+        devices.resolve("Module.cuda", "cuda" if device is None else device)
 
     def float(self) -> Module:
         return self.to(np.float32)
@@ -268,7 +284,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            array = value.array if isinstance(value, Tensor) else np.asarray(value)
             if array.shape != target.shape:
                 mismatched.append(f"{key}: checkpoint {array.shape} vs model {target.shape}")
         if mismatched:
@@ -277,8 +293,8 @@ class Module:
         for key, target in own.items():
             if key in state_dict:
                 value = state_dict[key]
-                array = value.data if isinstance(value, Tensor) else np.asarray(value)
-                np.copyto(target.data, array, casting="unsafe")
+                array = value.array if isinstance(value, Tensor) else np.asarray(value)
+                np.copyto(target.array, array, casting="unsafe")
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing

@@ -15,17 +15,26 @@ from .arithmetic import (
     pow,
     sub,
 )
+from .einsum import Einsum, einsum
 from .indexing import (
     Gather,
     GetItem,
+    IndexAdd,
+    IndexPut,
     MaskedFill,
+    Scatter,
     Where,
+    copy_to,
     gather,
     getitem,
+    index_add,
+    index_put,
     index_to_numpy,
     masked_fill,
     nondifferentiable,
+    scatter,
     where,
+    write_at,
 )
 from .linalg import Linear, MatMul, linear, matmul
 from .pointwise import (
@@ -82,6 +91,7 @@ from .shape import (
     transpose,
     unsqueeze,
 )
+from .sorting import argsort, sort, topk
 
 __all__ = [name for name in dir() if not name.startswith("_")]
 

@@ -101,7 +101,10 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         # BEGIN SOLUTION
-        ctx.save_for_backward(a, b)
+        # save only what backward will read: in `3 * d`, d's values are not needed (the
+        # gradient for d is 3*grad), so later in-place edits of d stay legal, as in PyTorch
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
         # END SOLUTION
 
@@ -118,7 +121,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         # BEGIN SOLUTION
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b
         # END SOLUTION
 
@@ -203,5 +206,5 @@ def pow(base, exponent) -> Tensor:
     if isinstance(base, Tensor) and isinstance(exponent, (numbers.Real, np.number)) \
             and not isinstance(exponent, bool):
         exponent = float(exponent) if base.dtype.kind == "f" else exponent
-        return PowScalar.apply(base, base.data.dtype.type(exponent))
+        return PowScalar.apply(base, base.array.dtype.type(exponent))
     return _binary(Pow, "pow", base, exponent)

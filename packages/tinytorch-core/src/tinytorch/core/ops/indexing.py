@@ -27,7 +27,7 @@ def index_to_numpy(index):
         if index.dtype.kind not in "iub":
             raise IndexError(f"index: tensors used as indices must be long or bool, "
                              f"got {index.dtype}")
-        return index.data
+        return index.array
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -76,7 +76,7 @@ class Where(Function):
 
 
 def _bool_mask(op: str, mask) -> np.ndarray:
-    array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    array = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if array.dtype != np.bool_:
         raise TypeError(f"{op}: expected a bool mask/condition, got dtype {array.dtype}")
     return array
@@ -135,7 +135,7 @@ class Gather(Function):
 
 def gather(a: Tensor, dim: int, index) -> Tensor:
     dim = _check_dim("gather", dim, a.ndim)
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got {idx.dtype}")
     if idx.ndim != a.ndim:
@@ -148,8 +148,153 @@ def gather(a: Tensor, dim: int, index) -> Tensor:
 def nondifferentiable(np_name: str, a, b) -> Tensor:
     """Comparisons, logical ops, floor division: results carry no gradient."""
     a, b = as_operands(np_name, a, b)
+    if np_name in ("floor_divide", "remainder") and a.dtype.kind in "iu" and \
+            not np.all(b.array):
+        raise ZeroDivisionError(f"{np_name}: integer division by zero (divisor of shape "
+                                f"{b.shape}, dtype {b.dtype}); PyTorch raises here too")
     try:
-        return Tensor._make(np.asarray(getattr(np, np_name)(a.data, b.data)))
+        return Tensor._make(np.asarray(getattr(np, np_name)(a.array, b.array)))
     except ValueError:
         raise ValueError(f"{np_name}: shapes {a.shape} and {b.shape} cannot be broadcast "
                          "together") from None
+    except TypeError:
+        raise TypeError(f"{np_name}: not supported for dtypes {a.dtype} and {b.dtype} "
+                        "(bitwise operators need integer or bool tensors)") from None
+
+
+# ---------------------------------------------------------------- writing into a tensor
+# The in-place methods of Tensor (`t[i] = v`, `index_add_`, `scatter_`, `copy_`) compute
+# their result out of place with these ops when a graph must record them.
+
+
+def _value_array(value, dtype) -> np.ndarray:
+    array = value.array if isinstance(value, Tensor) else np.asarray(value)
+    return array.astype(dtype, copy=False)
+
+
+def write_at(array: np.ndarray, index, value) -> None:
+    """`array[index] = value` with TinyTorch's error messages (no graph)."""
+    index = index_to_numpy(index)
+    try:
+        array[index] = _value_array(value, array.dtype)
+    except (ValueError, IndexError) as err:
+        shape = value.shape if isinstance(value, Tensor) else np.shape(value)
+        raise type(err)(f"__setitem__: cannot assign a value of shape {shape} to index "
+                        f"{index!r} of a tensor of shape {array.shape}: {err}") from None
+
+
+class IndexPut(Function):
+    """out = a with out[index] = v. Gradient: zero where overwritten for a, grad[index] for v."""
+
+    @staticmethod
+    def forward(ctx, a, v, index):
+        ctx.index, ctx.v_shape = index, np.shape(v)
+        out = a.copy()
+        write_at(out, index, v)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_a = grad.copy()
+        grad_a[ctx.index] = 0
+        grad_v = grad[ctx.index] if ctx.needs_input_grad[1] else None  # engine unbroadcasts
+        return grad_a, grad_v, None
+
+
+def index_put(a: Tensor, index, value) -> Tensor:
+    value = value if isinstance(value, Tensor) else Tensor._make(_value_array(value, a.dtype))
+    return IndexPut.apply(a, value.to(a.dtype), index_to_numpy(index))
+
+
+def _along(dim: int, index: np.ndarray, ndim: int) -> tuple:
+    """The full fancy index that selects `index` along `dim` (as in gather/scatter)."""
+    full = list(np.indices(index.shape, sparse=True))
+    full[dim] = index
+    return tuple(full[:ndim])
+
+
+def _index_tensor(op: str, index) -> np.ndarray:
+    array = index.array if isinstance(index, Tensor) else np.asarray(index)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got {array.dtype}")
+    return array
+
+
+class IndexAdd(Function):
+    """out = a; out.select(dim, index[i]) += alpha * source.select(dim, i)."""
+
+    @staticmethod
+    def forward(ctx, a, source, dim, index, alpha):
+        ctx.dim, ctx.index, ctx.alpha = dim, index, alpha
+        out = a.copy()
+        np.add.at(out, (slice(None),) * dim + (index,), source * alpha)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_source = np.take(grad, ctx.index, axis=ctx.dim) * ctx.alpha
+        return grad, grad_source, None, None, None
+
+
+def index_add(a: Tensor, dim: int, index, source, alpha=1) -> Tensor:
+    dim = _check_dim("index_add", dim, a.ndim)
+    idx = _index_tensor("index_add", index)
+    source = source if isinstance(source, Tensor) else Tensor(source)
+    expected = a.shape[:dim] + (len(idx),) + a.shape[dim + 1:]
+    if idx.ndim != 1 or source.shape != expected:
+        raise ValueError(f"index_add: index must be 1-D and source of shape {expected}, got "
+                         f"index {idx.shape} and source {source.shape}")
+    if idx.size and (idx.min() < -a.shape[dim] or idx.max() >= a.shape[dim]):
+        raise IndexError(f"index_add: index out of range for dim {dim} of size {a.shape[dim]}")
+    return IndexAdd.apply(a, source.to(a.dtype), dim, idx, alpha)
+
+
+class Scatter(Function):
+    """out = a; out[..., index[i, j], ...] = src[i, j] along dim (last write wins)."""
+
+    @staticmethod
+    def forward(ctx, a, src, dim, index):
+        ctx.where = _along(dim, index, a.ndim)
+        ctx.src_part = tuple(slice(0, n) for n in index.shape)
+        ctx.src_shape = np.shape(src)
+        out = a.copy()
+        part = src[ctx.src_part] if np.ndim(src) else src
+        out[ctx.where] = part
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_a = grad.copy()
+        grad_a[ctx.where] = 0
+        grad_src = None
+        if ctx.needs_input_grad[1]:
+            grad_src = np.zeros(ctx.src_shape, dtype=grad.dtype)
+            grad_src[ctx.src_part] = grad[ctx.where]
+        return grad_a, grad_src, None, None
+
+
+def scatter(a: Tensor, dim: int, index, src) -> Tensor:
+    dim = _check_dim("scatter", dim, a.ndim)
+    idx = _index_tensor("scatter", index)
+    if idx.ndim != a.ndim:
+        raise ValueError(f"scatter: index has {idx.ndim} dims but input has {a.ndim}")
+    if idx.size and (idx.min() < -a.shape[dim] or idx.max() >= a.shape[dim]):
+        raise IndexError(f"scatter: index out of range for dim {dim} of size {a.shape[dim]}")
+    if isinstance(src, Tensor):
+        if src.ndim != a.ndim or any(i > s for i, s in zip(idx.shape, src.shape)):
+            raise ValueError(f"scatter: index of shape {idx.shape} is larger than src of shape "
+                             f"{src.shape}")
+        return Scatter.apply(a, src.to(a.dtype), dim, idx)
+    return Scatter.apply(a, a.dtype.type(src), dim, idx)
+
+
+def copy_to(a: Tensor, src: Tensor) -> Tensor:
+    """The value `a.copy_(src)` gives `a`: src cast to a's dtype, broadcast to a's shape."""
+    try:
+        np.broadcast_shapes(src.shape, a.shape)
+    except ValueError:
+        raise RuntimeError(f"copy_: source of shape {src.shape} does not broadcast to "
+                           f"{a.shape}") from None
+    from .shape import expand  # shape.py imports this module, so not at the top
+
+    return expand(src.to(a.dtype), a.shape)

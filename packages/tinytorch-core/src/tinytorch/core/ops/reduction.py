@@ -158,7 +158,8 @@ class LogSoftmax(Function):
 def reduce_sum(a: Tensor, dim=None, keepdim=False) -> Tensor:
     axes = normalize_dims("sum", dim, a.ndim)
     if a.dtype.kind in "bu" or a.dtype.kind == "i":
-        return Tensor._make(np.asarray(np.sum(a.data, axis=axes, keepdims=keepdim, dtype=np.int64)))
+        total = np.sum(a.array, axis=axes, keepdims=keepdim, dtype=np.int64)
+        return Tensor._make(np.asarray(total))
     return Sum.apply(a, axes, keepdim)
 
 
@@ -182,7 +183,7 @@ def max_min(a: Tensor, dim, keepdim, mode):
         return MaxMin.apply(a, mode)
     dim = _check_dim(mode, dim, a.ndim)
     find = np.argmax if mode == "max" else np.argmin
-    indices = find(a.data, axis=dim, keepdims=True).astype(np.int64)
+    indices = find(a.array, axis=dim, keepdims=True).astype(np.int64)
     values = MaxMinDim.apply(a, indices, dim, keepdim)
     return MaxResult(values, Tensor._make(indices if keepdim else indices.squeeze(dim)))
 
@@ -190,9 +191,9 @@ def max_min(a: Tensor, dim, keepdim, mode):
 def arg_reduce(a: Tensor, dim, keepdim, mode) -> Tensor:
     fn = np.argmax if mode == "argmax" else np.argmin
     if dim is None:
-        return Tensor._make(np.asarray(fn(a.data), dtype=np.int64))
+        return Tensor._make(np.asarray(fn(a.array), dtype=np.int64))
     dim = _check_dim(mode, dim, a.ndim)
-    return Tensor._make(fn(a.data, axis=dim, keepdims=keepdim).astype(np.int64))
+    return Tensor._make(fn(a.array, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def softmax(a: Tensor, dim: int = -1) -> Tensor:

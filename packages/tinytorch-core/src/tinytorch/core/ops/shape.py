@@ -111,11 +111,11 @@ def reshape(a: Tensor, shape: tuple, view: bool = False) -> Tensor:
     shape = _infer_shape(op, shape, a.numel())
     if view:
         try:
-            np.reshape(a.data, shape, copy=False)
+            np.reshape(a.array, shape, copy=False)
         except ValueError:
             raise RuntimeError(
                 f"view: shape {list(shape)} is not compatible with the input's memory layout "
-                f"(shape {a.shape}, strides {a.data.strides}); use .reshape() or .contiguous()"
+                f"(shape {a.shape}, strides {a.array.strides}); use .reshape() or .contiguous()"
             ) from None
     if shape == a.shape:
         return a

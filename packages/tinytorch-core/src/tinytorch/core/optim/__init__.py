@@ -1,4 +1,5 @@
-"""tinytorch.core.optim: optimizers (SGD, Adam, AdamW) and learning-rate schedulers.
+"""tinytorch.core.optim: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta) and
+learning-rate schedulers.
 
     from tinytorch.core import optim
     optimizer = optim.AdamW(model.parameters(), lr=3e-4)
@@ -12,7 +13,9 @@
 
 from . import lr_scheduler
 from .adam import Adam, AdamW
+from .adaptive import Adadelta, Adagrad, RMSprop
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
+           "lr_scheduler"]

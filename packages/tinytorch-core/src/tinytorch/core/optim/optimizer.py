@@ -119,13 +119,13 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data.fill(0)
+                    p.grad.array.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; return `closure()` if one is given.
 
         The closure (re-computing the loss, as some optimizers need) runs with autograd on;
-        the updates themselves run under `no_grad`, in place on `p.data`.
+        the updates themselves run under `no_grad`, in place on `p.array`.
         """
         loss = None
         if closure is not None:
@@ -140,7 +140,7 @@ class Optimizer:
 
     def _step_one(self, p: Tensor, group: dict) -> None:
         state = self.state.get(p, {})
-        self._update(p.data, self._grad_of(p), state, group)
+        self._update(p.array, self._grad_of(p), state, group)
         if state:  # only rules that remember something (momentum, moments) keep state
             self.state[p] = state
 
@@ -150,7 +150,7 @@ class Optimizer:
                                   "group) or override step()")
 
     def _grad_of(self, p: Tensor) -> np.ndarray:
-        grad = p.grad.data
+        grad = p.grad.array
         if grad.shape != p.shape or grad.dtype != p.dtype:
             raise RuntimeError(
                 f"{self._name}.step: a parameter of shape {p.shape} and dtype {p.dtype} has a "
@@ -223,7 +223,7 @@ class Optimizer:
     def _restored(self, param: Tensor, key: str, value):
         """Copy one saved state value; arrays take the parameter's dtype and must fit it."""
         if isinstance(value, Tensor):
-            value = value.data
+            value = value.array
         if not isinstance(value, np.ndarray):
             return value
         if value.ndim > 0 and value.shape != param.shape:

@@ -143,8 +143,8 @@ def _little_endian(name: str, value) -> np.ndarray:
 
 def as_array(value) -> np.ndarray:
     """The numpy array behind a Tensor (or anything array-like)."""
-    while isinstance(value, Tensor):  # `.data` is the array, or a detached Tensor over it
-        value = value.data
+    if isinstance(value, Tensor):
+        value = value.array
     return np.asarray(value)
 
 

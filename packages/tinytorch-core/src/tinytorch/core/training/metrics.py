@@ -84,7 +84,7 @@ def confusion_matrix(preds, target, num_classes: int) -> Tensor:
 
 
 def _as_array(value) -> np.ndarray:
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return value.array if isinstance(value, Tensor) else np.asarray(value)
 
 
 def _check_labels(op: str, labels: np.ndarray, num_classes: int | None = None,

@@ -192,7 +192,7 @@ class Trainer:
     def _rescale_gradients(self, factor: float) -> None:
         for param in self.model.parameters():
             if param.grad is not None:
-                param.grad.data *= param.grad.data.dtype.type(factor)
+                param.grad.array *= param.grad.array.dtype.type(factor)
 
     def _measure(self, loss: Tensor, outputs, targets) -> dict[str, float]:
         values = {"loss": float(loss.item())}
@@ -296,7 +296,7 @@ def _split_batch(batch):
 
 
 def _scalar_loss(loss) -> Tensor:
-    if not isinstance(loss, Tensor) or loss.data.size != 1:
+    if not isinstance(loss, Tensor) or loss.array.size != 1:
         got = f"shape {loss.shape}" if isinstance(loss, Tensor) else type(loss).__name__
         raise ValueError(f"Trainer: loss_fn must return a scalar Tensor, got {got}; use "
                          "reduction='mean' (the default) in the loss")

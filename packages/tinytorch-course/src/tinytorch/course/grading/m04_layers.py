@@ -28,11 +28,11 @@ def kaiming_uniform_bound(student):
     w = Tensor(np.zeros((200, 100), np.float32))
     student.kaiming_uniform_(w, a=math.sqrt(5))
     bound = 1 / math.sqrt(100)
-    top = float(np.abs(w.data).max())
+    top = float(np.abs(w.array).max())
     assert top <= bound * (1 + 1e-6), f"|w| must stay within {bound:.4f}, got {top:.4f}"
     assert top > 0.95 * bound, (f"the largest |w| of 20000 draws should be close to the bound "
                                 f"{bound:.4f}, got {top:.4f}: is the bound too small?")
-    std = float(w.data.std())
+    std = float(w.array.std())
     assert abs(std - bound / math.sqrt(3)) < 0.05 * bound, \
         f"a uniform(-b, b) has std b/sqrt(3) = {bound / math.sqrt(3):.4f}, got {std:.4f}"
 
@@ -107,10 +107,10 @@ def linear_initialisation(student):
     layer = student.Linear(64, 128)
     bound = 1 / math.sqrt(64)
     for name, p in (("weight", layer.weight), ("bias", layer.bias)):
-        top = float(np.abs(p.data).max())
+        top = float(np.abs(p.array).max())
         assert top <= bound * (1 + 1e-6), f"{name}: |values| must be <= {bound:.4f}, got {top:.4f}"
         assert top > 0.8 * bound, f"{name}: values look too small (max |v| {top:.4f})"
-        assert np.unique(p.data).size > p.data.size // 2, f"{name}: values must be random"
+        assert np.unique(p.array).size > p.array.size // 2, f"{name}: values must be random"
 
 
 @grading_test(points=1)
@@ -119,6 +119,6 @@ def linear_forward(student):
     layer = student.Linear(4, 2)
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     out = layer(Tensor(x))
-    check_close(out, x @ layer.weight.data.T + layer.bias.data, "Linear(4, 2)(x)", rtol=1e-5)
+    check_close(out, x @ layer.weight.array.T + layer.bias.array, "Linear(4, 2)(x)", rtol=1e-5)
     check_raises(ValueError, lambda: layer(Tensor(np.zeros((3, 5), np.float32))),
                  "Linear(4, 2) on a (3, 5) input", "4")

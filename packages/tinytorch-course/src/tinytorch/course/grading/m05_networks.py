@@ -33,18 +33,18 @@ def sequential_forward_composes(student):
     first, second = nn.Linear(3, 4), nn.Linear(4, 2)
     model = student.Sequential(first, student.Tanh(), second)
     x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
-    hidden = np.tanh(x @ first.weight.data.T + first.bias.data)
-    check_close(model(Tensor(x)), hidden @ second.weight.data.T + second.bias.data,
+    hidden = np.tanh(x @ first.weight.array.T + first.bias.array)
+    check_close(model(Tensor(x)), hidden @ second.weight.array.T + second.bias.array,
                 "Sequential(Linear, Tanh, Linear)(x)", rtol=1e-5)
 
 
 def _xor_network(student, activation):
     """Two hidden units: h1 = x1 + x2, h2 = x1 + x2 - 1; out = h1 - 2 h2 (after ReLU)."""
     hidden, out = nn.Linear(2, 2), nn.Linear(2, 1)
-    hidden.weight.data[...] = [[1.0, 1.0], [1.0, 1.0]]
-    hidden.bias.data[...] = [0.0, -1.0]
-    out.weight.data[...] = [[1.0, -2.0]]
-    out.bias.data[...] = [0.0]
+    hidden.weight.array[...] = [[1.0, 1.0], [1.0, 1.0]]
+    hidden.bias.array[...] = [0.0, -1.0]
+    out.weight.array[...] = [[1.0, -2.0]]
+    out.bias.array[...] = [0.0]
     return student.Sequential(hidden, activation, out)
 
 
@@ -55,7 +55,7 @@ def xor_needs_relu(student):
     x = Tensor(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32))
     xor = np.array([[0], [1], [1], [0]], np.float32)
     check_close(_xor_network(student, student.ReLU())(x), xor, "XOR network with ReLU")
-    linear = _xor_network(student, student.Sequential())(x).data  # identity: no activation
+    linear = _xor_network(student, student.Sequential())(x).array  # identity: no activation
     assert not np.allclose(linear, xor), "without ReLU the network must not compute XOR"
 
 

@@ -99,8 +99,8 @@ def backward_through_a_chain(student):
     x, w = _leaf(2, 3), _leaf(2, 3, seed=1)
     loss = (x * w + 1.0).sum()
     student.backward(loss)
-    check_close(x.grad, w.data, "x.grad of sum(x * w)")
-    check_close(w.grad, x.data, "w.grad of sum(x * w)")
+    check_close(x.grad, w.array, "x.grad of sum(x * w)")
+    check_close(w.grad, x.array, "w.grad of sum(x * w)")
 
 
 @grading_test(points=1)
@@ -109,7 +109,7 @@ def backward_accumulates_paths(student):
     x = _leaf(4)
     loss = (x * x + x * 3.0).sum()
     student.backward(loss)
-    check_close(x.grad, 2 * x.data + 3, "x.grad of sum(x*x + 3x)")
+    check_close(x.grad, 2 * x.array + 3, "x.grad of sum(x*x + 3x)")
 
 
 @grading_test(points=1, cases=lambda h: h.cases.broadcastable(h))
@@ -142,8 +142,8 @@ def mul_backward(student):
     out = student.Mul.apply(a, b)
     weights = np.random.default_rng(2).standard_normal((3, 4))
     (out * Tensor(weights)).sum().backward()
-    check_close(a.grad, weights * b.data, "a.grad")
-    check_close(b.grad, (weights * a.data).sum(axis=0), "b.grad")
+    check_close(a.grad, weights * b.array, "a.grad")
+    check_close(b.grad, (weights * a.array).sum(axis=0), "b.grad")
 
 
 @grading_test(points=2)
@@ -155,15 +155,15 @@ def matmul_backward(student):
         weights = np.random.default_rng(3).standard_normal(out.shape)
         (out * Tensor(weights)).sum().backward()
 
-        def loss_a(value, b=b.data, weights=weights):
+        def loss_a(value, b=b.array, weights=weights):
             return float((np.matmul(value, b) * weights).sum())
 
-        def loss_b(value, a=a.data, weights=weights):
+        def loss_b(value, a=a.array, weights=weights):
             return float((np.matmul(a, value) * weights).sum())
 
-        check_close(a.grad, _numeric_grad(loss_a, a.data.copy()), f"A.grad for {shape_a} @ "
+        check_close(a.grad, _numeric_grad(loss_a, a.array.copy()), f"A.grad for {shape_a} @ "
                     f"{shape_b}", rtol=1e-4, atol=1e-6)
-        check_close(b.grad, _numeric_grad(loss_b, b.data.copy()), f"B.grad for {shape_a} @ "
+        check_close(b.grad, _numeric_grad(loss_b, b.array.copy()), f"B.grad for {shape_a} @ "
                     f"{shape_b}", rtol=1e-4, atol=1e-6)
 
 

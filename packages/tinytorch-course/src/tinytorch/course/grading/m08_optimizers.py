@@ -105,8 +105,8 @@ def adam_state_is_two_copies(student):
             f"Adam's state must hold {key} shaped like the parameter"
         assert state[key].dtype == np.float32, f"{key} should stay float32"
     assert state["step"] == 2, f"state['step'] should count 2 steps, got {state['step']}"
-    assert opt.state_bytes() == 2 * p.data.nbytes, \
-        f"state_bytes() should be 2 x {p.data.nbytes}, got {opt.state_bytes()}"
+    assert opt.state_bytes() == 2 * p.array.nbytes, \
+        f"state_bytes() should be 2 x {p.array.nbytes}, got {opt.state_bytes()}"
 
 
 @grading_test(points=1)

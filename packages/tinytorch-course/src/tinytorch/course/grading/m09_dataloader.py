@@ -23,7 +23,7 @@ class _Squares:
 
 
 def _firsts(batches):
-    return [b[0].data[:, 0].astype(int).tolist() for b in batches]
+    return [b[0].array[:, 0].astype(int).tolist() for b in batches]
 
 
 @grading_test(points=2)

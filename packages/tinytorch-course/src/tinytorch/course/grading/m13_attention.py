@@ -48,9 +48,9 @@ def attention_forward_matches_softmax_qk_v(student):
     """scaled_dot_product_attention = softmax(Q K^T / sqrt(d)) V, with and without a causal mask."""
     q, k, v = _qkv()
     check_close(student.scaled_dot_product_attention(q, k, v),
-                _reference(q.data, k.data, v.data), "attention output")
+                _reference(q.array, k.array, v.array), "attention output")
     check_close(student.scaled_dot_product_attention(q, k, v, is_causal=True),
-                _reference(q.data, k.data, v.data, causal=True), "causal attention output")
+                _reference(q.array, k.array, v.array, causal=True), "causal attention output")
 
 
 def _attention_cases(h):
@@ -96,15 +96,15 @@ def attention_backward_matches_numeric(student):
     (student.scaled_dot_product_attention(q, k, v, is_causal=True) * Tensor(weights)).sum() \
         .backward()
     for name, t in (("query", q), ("key", k), ("value", v)):
-        numeric = np.zeros_like(t.data)
+        numeric = np.zeros_like(t.array)
         for index in np.ndindex(t.shape):
-            old = t.data[index]
+            old = t.array[index]
             values = []
             for delta in (1e-6, -1e-6):
-                t.data[index] = old + delta
-                values.append(float((_reference(q.data, k.data, v.data, causal=True)
+                t.array[index] = old + delta
+                values.append(float((_reference(q.array, k.array, v.array, causal=True)
                                      * weights).sum()))
-            t.data[index] = old
+            t.array[index] = old
             numeric[index] = (values[0] - values[1]) / 2e-6
         check_close(t.grad, numeric, f"d loss / d {name}", rtol=1e-4, atol=1e-6)
 
@@ -114,10 +114,10 @@ def attention_memory_is_quadratic(student):
     """Doubling the sequence length quadruples what the graph saves beyond Q, K, V."""
     saved = []
     for length in (64, 128):
-        q, k, v = (Tensor(t.data.astype(np.float32), requires_grad=True)
+        q, k, v = (Tensor(t.array.astype(np.float32), requires_grad=True)
                    for t in _qkv(length=length, dim=8, batch=()))
         out = student.scaled_dot_product_attention(q, k, v)
-        saved.append(activation_bytes(out.sum(), exclude=[q.data, k.data, v.data]))
+        saved.append(activation_bytes(out.sum(), exclude=[q.array, k.array, v.array]))
     assert saved[0] == 64 * 64 * 4, f"expected the 64x64 float32 probabilities (16384 bytes) " \
                                     f"to be saved, got {saved[0]} bytes"
     assert saved[1] == 4 * saved[0], f"doubling N should quadruple the saved bytes: {saved}"

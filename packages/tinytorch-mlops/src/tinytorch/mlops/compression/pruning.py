@@ -32,7 +32,7 @@ _CHUNK_ELEMENTS = 1 << 22  # bound the (batch, nnz) gather in SparseLinear.forwa
 
 def state_nbytes(model: nn.Module) -> int:
     """Bytes of every array in the state_dict (what a checkpoint stores)."""
-    return int(sum(t.data.nbytes for t in model.state_dict().values()))
+    return int(sum(t.array.nbytes for t in model.state_dict().values()))
 
 
 def magnitude_mask(weight, sparsity: float) -> np.ndarray:
@@ -66,24 +66,24 @@ class SparseLinear(nn.Module):
     @classmethod
     def from_dense(cls, linear: nn.Linear, mask: np.ndarray | None = None) -> SparseLinear:
         """CSR copy of `linear`, keeping the entries where `mask` is True (default: nonzeros)."""
-        weight = linear.weight.data
+        weight = linear.weight.array
         keep = weight != 0 if mask is None else np.asarray(mask, dtype=bool)
         if keep.shape != weight.shape:
             raise ValueError(f"SparseLinear.from_dense: mask shape {keep.shape} does not match "
                              f"weight shape {weight.shape}")
         rows, cols = np.nonzero(keep)  # row-major order: exactly CSR's order
         layer = cls(linear.in_features, linear.out_features, rows.size, linear.bias is not None)
-        layer.values.data[...] = weight[rows, cols]
-        layer.col_indices.data[...] = cols
-        layer.row_offsets.data[1:] = np.cumsum(np.bincount(rows, minlength=weight.shape[0]))
+        layer.values.array[...] = weight[rows, cols]
+        layer.col_indices.array[...] = cols
+        layer.row_offsets.array[1:] = np.cumsum(np.bincount(rows, minlength=weight.shape[0]))
         if linear.bias is not None:
-            layer.bias.data[...] = linear.bias.data
+            layer.bias.array[...] = linear.bias.array
         return layer
 
     def to_dense(self) -> np.ndarray:
         dense = np.zeros((self.out_features, self.in_features), dtype=np.float32)
-        rows = np.repeat(np.arange(self.out_features), np.diff(self.row_offsets.data))
-        dense[rows, self.col_indices.data] = self.values.data
+        rows = np.repeat(np.arange(self.out_features), np.diff(self.row_offsets.array))
+        dense[rows, self.col_indices.array] = self.values.array
         return dense
 
     def forward(self, x):
@@ -91,18 +91,18 @@ class SparseLinear(nn.Module):
             shape = x.shape if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"SparseLinear({self.in_features}, {self.out_features}): expected "
                              f"input with last dimension {self.in_features}, got {shape}")
-        flat = x.data.reshape(-1, self.in_features)
+        flat = x.array.reshape(-1, self.in_features)
         out = np.zeros((flat.shape[0], self.out_features), dtype=np.float32)
-        starts = self.row_offsets.data[:-1]
-        nonempty = starts < self.row_offsets.data[1:]  # reduceat needs non-empty segments
+        starts = self.row_offsets.array[:-1]
+        nonempty = starts < self.row_offsets.array[1:]  # reduceat needs non-empty segments
         step = max(1, _CHUNK_ELEMENTS // max(self.nnz, 1))
         for begin in range(0, flat.shape[0], step):  # chunks of the batch, not single samples
-            products = flat[begin:begin + step, self.col_indices.data] * self.values.data
+            products = flat[begin:begin + step, self.col_indices.array] * self.values.array
             if self.nnz:
                 out[begin:begin + step, nonempty] = np.add.reduceat(
                     products, starts[nonempty], axis=1)
         if self.bias is not None:
-            out += self.bias.data
+            out += self.bias.array
         return Tensor(out.reshape(*x.shape[:-1], self.out_features))
 
     def extra_repr(self) -> str:
@@ -122,7 +122,7 @@ def magnitude_prune(model: nn.Module, sparsity: float, sparse_storage: bool = Tr
                 if sparse_storage:
                     parent._modules[name] = SparseLinear.from_dense(child, mask)
                 else:
-                    child.weight.data *= mask
+                    child.weight.array *= mask
     return model
 
 
@@ -170,7 +170,7 @@ def _is_batchnorm(module) -> bool:
 def _channels_to_keep(layer, amount: float) -> np.ndarray:
     if getattr(layer, "groups", 1) != 1:
         raise ValueError("prune_channels: grouped convolutions are not supported")
-    weight = layer.weight.data
+    weight = layer.weight.array
     norms = np.sqrt((weight.reshape(weight.shape[0], -1) ** 2).sum(axis=1))
     count = max(1, weight.shape[0] - int(round(amount * weight.shape[0])))
     return np.sort(np.argsort(-norms, kind="stable")[:count])
@@ -192,8 +192,8 @@ def _expand_for_flatten(layers, i: int, j: int, keep: np.ndarray, channels: int)
 def _slice_layer(layer, out_keep=None, in_keep=None):
     spec = spec_of(layer, verify=False)
     config = dict(spec["config"])
-    weight = layer.weight.data
-    bias = layer.bias.data if layer.bias is not None else None
+    weight = layer.weight.array
+    bias = layer.bias.array if layer.bias is not None else None
     if out_keep is not None:
         weight, bias = weight[out_keep], None if bias is None else bias[out_keep]
     if in_keep is not None:
@@ -202,16 +202,16 @@ def _slice_layer(layer, out_keep=None, in_keep=None):
         else ("out_channels", "in_channels")
     config[out_key], config[in_key] = int(weight.shape[0]), int(weight.shape[1])
     smaller = build_model({**spec, "config": config})
-    smaller.weight.data[...] = weight
+    smaller.weight.array[...] = weight
     if bias is not None:
-        smaller.bias.data[...] = bias
+        smaller.bias.array[...] = bias
     return smaller
 
 
 def _slice_batchnorm(norm, keep: np.ndarray):
     spec = spec_of(norm, verify=False)
     smaller = build_model({**spec, "config": {**spec["config"], "num_features": len(keep)}})
-    state = {name: (t.data[keep] if t.data.ndim == 1 else t.data)
+    state = {name: (t.array[keep] if t.array.ndim == 1 else t.array)
              for name, t in norm.state_dict().items()}
     smaller.load_state_dict(state)
     return smaller

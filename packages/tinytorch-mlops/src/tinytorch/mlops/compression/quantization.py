@@ -103,21 +103,21 @@ class _Quantized(nn.Module):
 
     def _set_from_float(self, weight, bias, input_range) -> None:
         q, scale = quantize_per_channel(weight)
-        self.weight_int8.data[...] = q
-        self.weight_scale.data[...] = scale
+        self.weight_int8.array[...] = q
+        self.weight_scale.array[...] = scale
         if bias is not None:
-            self.bias.data[...] = bias.data
+            self.bias.array[...] = bias.array
         if input_range is not None:
-            self.input_qparams.data[...] = activation_qparams(*input_range)
+            self.input_qparams.array[...] = activation_qparams(*input_range)
         elif self.mode == "integer":
             raise ValueError(f"{type(self).__name__}.from_float: mode='integer' needs the "
                              "calibrated input range (calibrate the model first)")
 
     def dequantized_weight(self) -> np.ndarray:
-        return dequantize_per_channel(self.weight_int8.data, self.weight_scale.data)
+        return dequantize_per_channel(self.weight_int8.array, self.weight_scale.array)
 
     def _integer_input(self, x: np.ndarray) -> tuple[np.ndarray, float]:
-        scale, zero_point = self.input_qparams.data
+        scale, zero_point = self.input_qparams.array
         if scale <= 0:
             raise RuntimeError(f"{type(self).__name__}: mode='integer' but the layer has no "
                                "calibrated input range; use quantize_model(..., calibration=)")
@@ -147,13 +147,13 @@ class QuantizedLinear(_Quantized):
     def forward(self, x):
         self._check_input(x, self.in_features, -1)
         if self.mode == "dequantize":
-            out = x.data.astype(np.float32, copy=False) @ self.dequantized_weight().T
+            out = x.array.astype(np.float32, copy=False) @ self.dequantized_weight().T
         else:
-            xq, x_scale = self._integer_input(x.data)
-            accumulator = xq @ self.weight_int8.data.T.astype(np.float64)  # exact integers
-            out = (accumulator * (x_scale * self.weight_scale.data)).astype(np.float32)
+            xq, x_scale = self._integer_input(x.array)
+            accumulator = xq @ self.weight_int8.array.T.astype(np.float64)  # exact integers
+            out = (accumulator * (x_scale * self.weight_scale.array)).astype(np.float32)
         if self.bias is not None:
-            out += self.bias.data
+            out += self.bias.array
         return Tensor(out)
 
     def extra_repr(self) -> str:
@@ -190,12 +190,12 @@ class QuantizedConv2d(_Quantized):
                 bias = None if self.bias is None else self.bias
                 return VF.conv2d(x.float() if x.dtype != np.float32 else x,
                                  Tensor(self.dequantized_weight()), bias, *geometry)
-            xq, x_scale = self._integer_input(x.data)
-            acc = VF.conv2d(Tensor(xq), Tensor(self.weight_int8.data.astype(np.float64)),
-                            None, *geometry).data
-        out = acc * (x_scale * self.weight_scale.data)[:, None, None]
+            xq, x_scale = self._integer_input(x.array)
+            acc = VF.conv2d(Tensor(xq), Tensor(self.weight_int8.array.astype(np.float64)),
+                            None, *geometry).array
+        out = acc * (x_scale * self.weight_scale.array)[:, None, None]
         if self.bias is not None:
-            out = out + self.bias.data[:, None, None]
+            out = out + self.bias.array[:, None, None]
         return Tensor(out.astype(np.float32))
 
     def extra_repr(self) -> str:
@@ -225,13 +225,13 @@ def _fold(layer, norm) -> None:
     if norm.running_mean is None:
         raise ValueError("fold_batchnorm: cannot fold a BatchNorm without running statistics "
                          "(track_running_stats=False)")
-    gamma = norm.weight.data if norm.weight is not None else 1.0
-    beta = norm.bias.data if norm.bias is not None else 0.0
-    factor = gamma / np.sqrt(norm.running_var.data + norm.eps)
-    weight = layer.weight.data * factor.reshape(-1, *([1] * (layer.weight.ndim - 1)))
-    bias = layer.bias.data if layer.bias is not None else 0.0
+    gamma = norm.weight.array if norm.weight is not None else 1.0
+    beta = norm.bias.array if norm.bias is not None else 0.0
+    factor = gamma / np.sqrt(norm.running_var.array + norm.eps)
+    weight = layer.weight.array * factor.reshape(-1, *([1] * (layer.weight.ndim - 1)))
+    bias = layer.bias.array if layer.bias is not None else 0.0
     layer.weight = nn.Parameter(weight.astype(np.float32))
-    layer.bias = nn.Parameter(((bias - norm.running_mean.data) * factor + beta)
+    layer.bias = nn.Parameter(((bias - norm.running_mean.array) * factor + beta)
                               .astype(np.float32))
 
 
@@ -243,7 +243,7 @@ def calibrate(model: nn.Module, batches) -> dict[str, tuple[float, float]]:
     handles = []
     for name, module in targets:
         def hook(module, args, name=name):
-            data = args[0].data
+            data = args[0].array
             if not np.all(np.isfinite(data)):  # min/max would skip NaN: silently wrong scales
                 raise ValueError(f"calibrate: the input of layer '{name}' in calibration batch "
                                  f"{seen} contains NaN or infinity; calibrate on finite data")

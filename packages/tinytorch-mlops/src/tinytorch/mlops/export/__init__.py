@@ -94,10 +94,10 @@ def check_onnx(path: str | os.PathLike, model: nn.Module, example_input, rtol: f
                atol: float = 1e-5) -> dict:
     """Compare onnxruntime's output with TinyTorch's on `example_input`; raise if they differ
     by more than rtol/atol; return {max_abs_diff, max_rel_diff, argmax_agreement, shape}."""
-    x = example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
+    x = example_input.array if isinstance(example_input, Tensor) else np.asarray(example_input)
     model.eval()
     with no_grad():
-        expected = model(Tensor(x)).data
+        expected = model(Tensor(x)).array
     actual = run_onnx(path, x)
     if actual.shape != expected.shape:
         raise AssertionError(f"check_onnx: onnxruntime output shape {actual.shape} differs from "

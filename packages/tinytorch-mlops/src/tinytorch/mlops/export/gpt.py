@@ -30,11 +30,11 @@ from .layers import ExportError, gelu, linear
 def export_gpt(g, model, ids_name: str) -> str:
     config = model.config
     if config.get("positional", "learned") == "learned":
-        positions = model.position_embedding.weight.data
+        positions = model.position_embedding.weight.array
     else:
-        positions = model.position_embedding.pe.data
+        positions = model.position_embedding.pe.array
     seq = _sequence_length(g, ids_name)
-    tokens = g.initializer(model.token_embedding.weight.data, "token_table")
+    tokens = g.initializer(model.token_embedding.weight.array, "token_table")
     h = g.node("Gather", [tokens, ids_name], axis=0)
     position_rows = g.node("Slice", [g.initializer(positions, "position_table"), g.ints([0]),
                                      seq, g.ints([0])])
@@ -48,7 +48,7 @@ def export_gpt(g, model, ids_name: str) -> str:
     if model.lm_head.weight is model.token_embedding.weight:
         head = tokens  # tied: reuse the table, transposed inside linear()
     else:
-        head = g.initializer(model.lm_head.weight.data, "lm_head")
+        head = g.initializer(model.lm_head.weight.array, "lm_head")
     return linear(g, h, head, None, rank=3)
 
 
@@ -59,22 +59,22 @@ def _sequence_length(g, ids: str) -> str:
 
 
 def _layer_norm(g, norm, x: str) -> str:
-    inputs = [x, g.initializer(norm.weight.data, "ln_scale")]
+    inputs = [x, g.initializer(norm.weight.array, "ln_scale")]
     if norm.bias is not None:
-        inputs.append(g.initializer(norm.bias.data, "ln_bias"))
+        inputs.append(g.initializer(norm.bias.array, "ln_bias"))
     return g.node("LayerNormalization", inputs, axis=-1, epsilon=norm.eps)
 
 
 def _bias(module) -> np.ndarray | None:
-    return None if module.bias is None else module.bias.data
+    return None if module.bias is None else module.bias.array
 
 
 def _block(g, block, h: str, causal_bias: str, heads: int) -> str:
     attn = block.self_attn
     d_model = attn.embed_dim
     head_dim = d_model // heads
-    qkv = linear(g, _layer_norm(g, block.norm1, h), attn.in_proj_weight.data,
-                 None if attn.in_proj_bias is None else attn.in_proj_bias.data, rank=3)
+    qkv = linear(g, _layer_norm(g, block.norm1, h), attn.in_proj_weight.array,
+                 None if attn.in_proj_bias is None else attn.in_proj_bias.array, rank=3)
     qkv = g.node("Reshape", [qkv, g.ints([0, 0, 3, heads, head_dim])])
     qkv = g.node("Transpose", [qkv], perm=[2, 0, 3, 1, 4])  # (3, B, H, T, Dh)
     q, k, v = (g.node("Gather", [qkv, g.scalar(i, np.int64, "index")], axis=0) for i in range(3))
@@ -83,8 +83,8 @@ def _block(g, block, h: str, causal_bias: str, heads: int) -> str:
     probs = g.node("Softmax", [g.node("Add", [scores, causal_bias])], axis=-1)
     out = g.node("Transpose", [g.node("MatMul", [probs, v])], perm=[0, 2, 1, 3])
     out = g.node("Reshape", [out, g.ints([0, 0, d_model])])
-    h = g.node("Add", [h, linear(g, out, attn.out_proj.weight.data, _bias(attn.out_proj), 3)])
-    hidden = linear(g, _layer_norm(g, block.norm2, h), block.linear1.weight.data,
+    h = g.node("Add", [h, linear(g, out, attn.out_proj.weight.array, _bias(attn.out_proj), 3)])
+    hidden = linear(g, _layer_norm(g, block.norm2, h), block.linear1.weight.array,
                     _bias(block.linear1), 3)
     if block.activation == "gelu":
         hidden = gelu(g, hidden)
@@ -93,5 +93,5 @@ def _block(g, block, h: str, causal_bias: str, heads: int) -> str:
     else:
         raise ExportError(f"export_onnx: TransformerBlock activation {block.activation!r} has "
                           "no converter")
-    mlp = linear(g, hidden, block.linear2.weight.data, _bias(block.linear2), 3)
+    mlp = linear(g, hidden, block.linear2.weight.array, _bias(block.linear2), 3)
     return g.node("Add", [h, mlp])

@@ -111,14 +111,14 @@ def linear(g, x: str, weight: np.ndarray | str, bias, rank: int) -> str:
 
 
 def _linear(g, layer, x, shape):
-    return linear(g, x, layer.weight.data, None if layer.bias is None else layer.bias.data,
+    return linear(g, x, layer.weight.array, None if layer.bias is None else layer.bias.array,
                   len(shape))
 
 
 def _dequantized_weight(g, layer) -> str:
     zero = np.zeros(layer.weight_scale.shape, dtype=np.int8)
-    return g.node("DequantizeLinear", [g.initializer(layer.weight_int8.data, "weight_int8"),
-                                       g.initializer(layer.weight_scale.data, "weight_scale"),
+    return g.node("DequantizeLinear", [g.initializer(layer.weight_int8.array, "weight_int8"),
+                                       g.initializer(layer.weight_scale.array, "weight_scale"),
                                        g.initializer(zero, "weight_zero_point")], axis=0)
 
 
@@ -126,20 +126,20 @@ def _fake_quantized_input(g, layer, x: str) -> str:
     """Integer mode: round the input to its calibrated uint8 grid, as the layer does."""
     if layer.mode != "integer":
         return x
-    scale, zero_point = layer.input_qparams.data
+    scale, zero_point = layer.input_qparams.array
     s = g.scalar(float(scale))
     z = g.scalar(int(zero_point), np.uint8, "zero_point")
     return g.node("DequantizeLinear", [g.node("QuantizeLinear", [x, s, z]), s, z])
 
 
 def _quantized_linear(g, layer, x, shape):
-    bias = None if layer.bias is None else layer.bias.data
+    bias = None if layer.bias is None else layer.bias.array
     return linear(g, _fake_quantized_input(g, layer, x), _dequantized_weight(g, layer), bias,
                   len(shape))
 
 
 def _sparse_linear(g, layer, x, shape):
-    bias = None if layer.bias is None else layer.bias.data
+    bias = None if layer.bias is None else layer.bias.array
     return linear(g, x, layer.to_dense(), bias, len(shape))
 
 
@@ -154,10 +154,10 @@ def _flatten(g, layer, x, shape):
 def _layer_norm(g, layer, x, shape):
     dims = len(layer.normalized_shape)
     ones = np.ones(layer.normalized_shape, dtype=np.float32)
-    scale = layer.weight.data if layer.weight is not None else ones
+    scale = layer.weight.array if layer.weight is not None else ones
     inputs = [x, g.initializer(scale, "ln_scale")]
     if layer.bias is not None:
-        inputs.append(g.initializer(layer.bias.data, "ln_bias"))
+        inputs.append(g.initializer(layer.bias.array, "ln_bias"))
     return g.node("LayerNormalization", inputs, axis=-dims, epsilon=layer.eps)
 
 
@@ -179,14 +179,14 @@ def _conv_pads(layer, shape) -> list[int]:
 def _conv_node(g, layer, x, weight: str, shape) -> str:
     inputs = [x, weight]
     if layer.bias is not None:
-        inputs.append(g.initializer(layer.bias.data, "bias"))
+        inputs.append(g.initializer(layer.bias.array, "bias"))
     return g.node("Conv", inputs, kernel_shape=list(_pair(layer.kernel_size)),
                   strides=list(_pair(layer.stride)), dilations=list(_pair(layer.dilation)),
                   pads=_conv_pads(layer, shape), group=layer.groups)
 
 
 def _conv(g, layer, x, shape):
-    return _conv_node(g, layer, x, g.initializer(layer.weight.data, "weight"), shape)
+    return _conv_node(g, layer, x, g.initializer(layer.weight.array, "weight"), shape)
 
 
 def _quantized_conv(g, layer, x, shape):
@@ -199,11 +199,11 @@ def _batch_norm(g, layer, x, shape):
         raise ExportError("export_onnx: BatchNorm without running statistics cannot be exported "
                           "(it normalises with batch statistics even in eval mode)")
     n = layer.num_features
-    scale = layer.weight.data if layer.weight is not None else np.ones(n, np.float32)
-    shift = layer.bias.data if layer.bias is not None else np.zeros(n, np.float32)
+    scale = layer.weight.array if layer.weight is not None else np.ones(n, np.float32)
+    shift = layer.bias.array if layer.bias is not None else np.zeros(n, np.float32)
     inputs = [x] + [g.initializer(a, name) for a, name in (
-        (scale, "bn_scale"), (shift, "bn_bias"), (layer.running_mean.data, "bn_mean"),
-        (layer.running_var.data, "bn_var"))]
+        (scale, "bn_scale"), (shift, "bn_bias"), (layer.running_mean.array, "bn_mean"),
+        (layer.running_var.array, "bn_var"))]
     return g.node("BatchNormalization", inputs, epsilon=layer.eps)
 
 

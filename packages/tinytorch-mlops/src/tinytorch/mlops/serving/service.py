@@ -146,7 +146,7 @@ class ModelService:
             batch = self.parse(inputs)
             with self._lock, no_grad():
                 try:
-                    outputs = self.model(Tensor(batch)).data
+                    outputs = self.model(Tensor(batch)).array
                 except (ValueError, TypeError, IndexError, ArithmeticError, Warning) as exc:
                     raise RequestError(f"/predict: the model rejected the input: "
                                        f"{type(exc).__name__}: {exc}", status=422) from None

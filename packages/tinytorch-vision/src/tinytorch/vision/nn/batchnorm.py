@@ -52,9 +52,9 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
             with no_grad():
-                self.running_mean.data[...] = 0
-                self.running_var.data[...] = 1
-                self.num_batches_tracked.data[...] = 0
+                self.running_mean.array[...] = 0
+                self.running_var.array[...] = 1
+                self.num_batches_tracked.array[...] = 0
 
     def forward(self, x):
         name = f"{type(self).__name__}({self.extra_repr()})"
@@ -66,9 +66,9 @@ class _BatchNorm(Module):
                              f"input of shape {x.shape}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked.array)
         use_batch_stats = self.training or self.running_mean is None
         update_buffers = not self.training or self.track_running_stats
         return VF.batch_norm(x, self.running_mean if update_buffers else None,
