@@ -89,5 +89,5 @@ def test_graphviz_renders_svg_and_png(tmp_path):
     png_big = draw_graph(bigger * 2, tmp_path / "big.png")
     small_pixels = assert_picture(png_small, min_size=(100, 200))
     big_pixels = assert_picture(png_big, min_size=(100, 200))
-    assert small_pixels.shape != big_pixels.shape or assert_pictures_differ(small_pixels,
-                                                                           big_pixels)
+    if small_pixels.shape == big_pixels.shape:  # a bigger graph is usually a bigger image
+        assert_pictures_differ(small_pixels, big_pixels)
