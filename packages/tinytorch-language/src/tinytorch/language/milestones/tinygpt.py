@@ -72,6 +72,7 @@ from tinytorch.core.milestones.support import (
     claims_table,
     may_download,
     no_data,
+    write_report,
 )
 from tinytorch.language import CharTokenizer, LanguageModelTrainer, TinyGPT
 from tinytorch.language.datasets import (
@@ -79,6 +80,11 @@ from tinytorch.language.datasets import (
     cache_dir,
     shakespeare_sample,
     tiny_shakespeare_path,
+)
+from tinytorch.language.milestones.tinygpt_report import (
+    MAX_SHOWN,
+    attention_maps,
+    draw_tinygpt_report,
 )
 from tinytorch.language.trainer import language_model_loss
 
@@ -202,6 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - start
     console.print(f"model saved to {destination} (load with "
                   f"tinytorch.language.load_pretrained)")
+    shown = val_text[:MAX_SHOWN]
+    history.to_csv(Path(destination) / "history.csv")
+    write_report(lambda: draw_tinygpt_report(
+        history, attention_maps(model, tokenizer.encode_array(shown)), shown, steps_per_epoch,
+        title=f"Milestone 04 ({'quick' if args.quick else 'full'}, {source})"),
+        Path(destination) / "report.png", console)
 
     if args.quick:
         rows = [("validation loss falls", f"<= {initial - QUICK_DROP:.2f} (initial - "
