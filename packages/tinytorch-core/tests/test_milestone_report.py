@@ -28,4 +28,12 @@ def test_missing_matplotlib_does_not_fail_the_milestone(tmp_path, capsys, monkey
         in out
     assert not list(tmp_path.iterdir())
     assert support.write_report(lambda: new_figure(1, 1), tmp_path / "x.png",
-                                support.Console()) == []
+                                support.Console(), "01_xor") == []
+
+
+def test_reports_are_collected_for_the_website(tmp_path, monkeypatch):
+    monkeypatch.setenv(support.REPORTS_ENV, str(tmp_path / "collected"))
+    assert xor.main(["--output", str(tmp_path / "run")]) == 0
+    for name in ("report.png", "report.svg"):
+        copied = tmp_path / "collected" / "01_xor" / name
+        assert copied.read_bytes() == (tmp_path / "run" / name).read_bytes()

@@ -16,6 +16,8 @@ The data policy of the main job (DESIGN.md, Data):
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,10 +69,17 @@ def claims_table(title: str, rows: list[tuple[str, str, str, bool | None]]) -> T
     return table
 
 
-def write_report(draw: Callable[[], object], path: str | Path, console: Console) -> list[Path]:
+REPORTS_ENV = "TINYTORCH_REPORTS"  # also copy every report to $TINYTORCH_REPORTS/<milestone>/
+
+
+def write_report(draw: Callable[[], object], path: str | Path, console: Console,
+                 milestone: str) -> list[Path]:
     """Draw the milestone's picture (`draw()` returns a matplotlib Figure) and save it as
     `<path>.png` and `.svg`; print where. Without matplotlib the run goes on and says which
-    extra draws it: a missing picture never fails a milestone whose claims held."""
+    extra draws it: a missing picture never fails a milestone whose claims held.
+
+    With $TINYTORCH_REPORTS set, the files are also copied to `$TINYTORCH_REPORTS/<milestone>/`
+    (how `nox -s milestones` collects the pictures the course website shows)."""
     try:
         written = save_report(draw(), path)
     except PlottingUnavailableError:
@@ -79,4 +88,9 @@ def write_report(draw: Callable[[], object], path: str | Path, console: Console)
         return []
     console.print(f"report: {written[0]} (and {written[1].name})", highlight=False,
                   soft_wrap=True)
+    if os.environ.get(REPORTS_ENV):
+        collected = Path(os.environ[REPORTS_ENV]) / milestone
+        collected.mkdir(parents=True, exist_ok=True)
+        for file in written:
+            shutil.copyfile(file, collected / file.name)
     return written

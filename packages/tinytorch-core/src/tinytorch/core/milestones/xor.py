@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output) if args.output else cache_dir() / "milestones" / "01_xor"
     write_report(lambda: draw_decision_boundaries(
         [("linear 2 -> 1", linear), (f"MLP 2 -> {HIDDEN} -> ReLU -> 1", mlp)], INPUTS, TARGETS),
-        output / "report.png", console)
+        output / "report.png", console, "01_xor")
     if all(ok for *_, ok in results):
         console.print("[bold green]Milestone 01 passed:[/] nonlinearity is what makes XOR "
                       "learnable.")

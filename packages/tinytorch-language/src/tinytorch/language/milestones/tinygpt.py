@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     write_report(lambda: draw_tinygpt_report(
         history, attention_maps(model, tokenizer.encode_array(shown)), shown, steps_per_epoch,
         title=f"Milestone 04 ({'quick' if args.quick else 'full'}, {source})"),
-        Path(destination) / "report.png", console)
+        Path(destination) / "report.png", console, "04_tinygpt")
 
     if args.quick:
         rows = [("validation loss falls", f"<= {initial - QUICK_DROP:.2f} (initial - "

@@ -295,7 +295,7 @@ def write_inference_report(work, variants, x, kv_sweep, data_label, console) -> 
                 for name, model, size, acc in variants]
         return draw_inference_report(rows, kv_sweep, len(x),
                                      f"Milestone 05: optimized inference ({data_label})")
-    write_report(draw, work / "report.png", console)
+    write_report(draw, work / "report.png", console, "05_optimized_inference")
 
 
 # ---------------------------------------------------------------- the milestone
