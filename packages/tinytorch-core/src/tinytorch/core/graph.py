@@ -45,7 +45,8 @@ def to_dot(tensor: Tensor, params: dict[str, Tensor] | None = None,
     names = _parameter_names(params)
     lines = ["digraph autograd {", "  rankdir=BT;",
              '  node [shape=box, style="rounded,filled", fillcolor=white, '
-             'fontname="Helvetica", fontsize=11];']
+             'fontname="Helvetica", fontsize=11];',
+             '  edge [fontname="Helvetica", fontsize=9];']
     if title:
         lines.append(f'  labelloc=t; label="{_escape(title)}";')
     root = f"t{id(tensor)}"
@@ -101,8 +102,7 @@ def _graph_lines(root: Function, names: dict[int, str]) -> list[str]:
                 if parent not in seen:
                     seen.add(parent)
                     stack.append(parent)
-                lines.append(f'  n{id(parent)} -> n{id(node)} [label=" {_shape(shape)}", '
-                             "fontsize=9];")
+                lines.append(f'  n{id(parent)} -> n{id(node)} [label=" {_shape(shape)}"];')
             else:  # a leaf tensor that requires grad
                 leaf = f"t{id(parent)}"
                 if parent not in seen:
