@@ -14,6 +14,10 @@ Generated at every build, from the installed library, so they cannot drift from 
 - `figures/06_autograd_graph.svg` (module 06): the autograd graph of a small MLP's loss;
 - `figures/10_training_history.png` (module 10): a Trainer history, train vs validation;
 - `figures/17_layer_times.png` (module 17): a profiled training step, layer by layer.
+
+The module pages stay as written (they are also the notebooks' prose, where a generated
+picture would not resolve): each picture is inserted into its page's HTML build only,
+before the page's validation question.
 """
 
 from __future__ import annotations
@@ -34,6 +38,37 @@ MILESTONE_MODULES = {
     "04": ("04_tinygpt", "tinytorch.language.milestones.tinygpt"),
     "05": ("05_optimized_inference", "tinytorch.mlops.milestones.optimized_inference"),
 }
+
+
+PAGE_FIGURES = {
+    "modules/06_autograd.md": (
+        "06_autograd_graph.svg", "The autograd graph behind the loss of a 2-4-1 MLP: op nodes, "
+        "shapes on the edges, parameters in blue",
+        'The graph `loss.backward()` walks, drawn by `tinytorch.core.graph.draw_graph(loss, '
+        '"graph.svg", params=dict(model.named_parameters()))` (SVG through Graphviz; a `.dot` '
+        "text file without it)."),
+    "modules/10_training.md": (
+        "10_training_history.png", "Trainer history: train and validation loss and accuracy "
+        "per epoch",
+        '`trainer.history.plot("history.png")` after `Trainer.fit` (and `history.to_csv(...)`, '
+        "`history.to_json(...)`)."),
+    "modules/17_benchmarking.md": (
+        "17_layer_times.png", "Forward and backward time of each layer of a training step",
+        '`ModelProfiler(model).profile(x, loss_fn=...).plot("layers.png")`, or '
+        "`tito performance profile --model mlp --output layers.png`."),
+}
+
+
+def on_page_markdown(markdown, page, config, files):
+    figure = PAGE_FIGURES.get(page.file.src_uri)
+    if figure is None:
+        return markdown
+    name, alt, caption = figure
+    block = f"![{alt}](../figures/{name})\n\n_{caption}_\n\n"
+    marker = "## Validation question"
+    if marker in markdown:
+        return markdown.replace(marker, block + marker, 1)
+    return markdown + "\n" + block
 
 
 def on_files(files, config):
