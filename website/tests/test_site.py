@@ -233,3 +233,23 @@ def test_generated_pictures_are_real(site):
         assert pixels.shape[1] >= min_width and pixels[..., :3].std() > 0.05, name
     svg = (site / "figures" / "06_autograd_graph.svg").read_text()
     assert "<svg" in svg and "0.weight" in svg and "LinearBackward" in svg
+
+
+def test_the_build_shows_collected_milestone_reports(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("site_hooks", ROOT / "website" / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    from tinytorch.course.syllabus import PHASES
+
+    monkeypatch.delenv(hooks.REPORTS_ENV, raising=False)
+    assert hooks.milestone_report("03", tmp_path) is None
+    assert "This build had none" in hooks.milestone_page(PHASES[1], False)
+    collected = tmp_path / "reports" / "03_cifar10"
+    collected.mkdir(parents=True)
+    (collected / "report.png").write_bytes(b"\x89PNG\r\n\x1a\n picture")
+    monkeypatch.setenv(hooks.REPORTS_ENV, str(tmp_path / "reports"))
+    assert hooks.milestone_report("03", tmp_path) == b"\x89PNG\r\n\x1a\n picture"
+    assert "![Milestone 03 report](03_cifar10-report.png)" in hooks.milestone_page(PHASES[1],
+                                                                                    True)
