@@ -31,7 +31,9 @@ but for three knobs the issue leaves free:
 Claims: validation loss (mean cross-entropy over every validation character, in nats)
 at most 1.88, reached within 15 minutes of wall time. Then a 500-character sample is
 printed, and the model (weights .npz + JSON config + tokenizer) is saved to the printed
-directory (--output; default <user cache>/models/tinygpt-shakespeare) for later phases.
+directory (--output; default <user cache>/models/tinygpt-shakespeare) for later phases,
+with report.png/.svg beside it (loss curves; one attention map per layer over the first
+48 validation characters) and history.csv.
 
 Also printed, for comparison with the reference's own number: the loss estimated the way
 nanoGPT's `estimate_loss` does it (20 batches of 12 random validation windows), which is

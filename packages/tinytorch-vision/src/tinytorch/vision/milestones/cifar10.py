@@ -47,7 +47,9 @@ only means fewer epochs. `--epochs N` gives a fixed, step-counted schedule inste
 Outputs: rich progress per epoch; the model (state_dict as model.npz plus model.json
 with the architecture config, normalisation constants and accuracy) saved to --output
 (default: <user cache>/models/cifar10-cnn, `-quick` / `-val` for the other modes), loadable with
-`tinytorch.vision.models.load_model(path)`; the final line states target vs achieved
+`tinytorch.vision.models.load_model(path)`; next to it report.png/.svg (loss and accuracy
+curves, train vs 1,000 held images per epoch; the confusion matrix; test images with
+predicted vs true labels) and history.csv; the final line states target vs achieved
 accuracy and wall time. Exit code 0 only when the claim holds.
 
 The full run (2026-11-23, this repository's 2-core machine, nothing else running, via
