@@ -2,9 +2,10 @@
 build and bench. Each package session installs that package and its declared dependencies
 only (non-editable), so an undeclared import of a later phase fails its tests.
 
-    nox -s tests              # every package session + lint + milestones in quick mode
+    nox -s tests              # every package session + lint + milestones in quick mode + docs
     nox -s milestones         # the full milestones (combined install)
     nox -s milestones -- --quick
+    nox -s docs               # the course website, built and tested in headless Chromium
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import nox
 ROOT = Path(__file__).parent
 PACKAGES = ROOT / "packages"
 TEST_DEPS = ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0"]
+BUILD = ROOT / "build"
+REPORTS = BUILD / "milestone-reports"  # every milestone's report.png, collected for the site
+SITE = BUILD / "site"
 
 # package directory -> the packages (in dependency order) it must be installed with
 PACKAGE_SESSIONS = {
@@ -88,10 +92,14 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def milestones(session: nox.Session) -> None:
     """Every milestone against the combined install; `-- --quick` for a smoke run."""
-    # milestone 05 exports to ONNX and checks the graph in onnxruntime: mlops' `onnx` extra
-    session.install(*_package_paths(_all_packages(), extras={"tinytorch-mlops": "onnx"}))
-    # the milestones ship with their packages (entry points): no checkout paths needed
-    session.run("tito", "milestones", "run", "all", *session.posargs)
+    # milestone 05 exports to ONNX and checks the graph in onnxruntime: mlops' `onnx` extra;
+    # every milestone draws its picture report with matplotlib: core's `plot` extra
+    session.install(*_package_paths(_all_packages(), extras={"tinytorch-mlops": "onnx",
+                                                             "tinytorch-core": "plot"}))
+    # the milestones ship with their packages (entry points): no checkout paths needed;
+    # their reports are also collected in build/milestone-reports for the website
+    session.run("tito", "milestones", "run", "all", *session.posargs,
+                env={"TINYTORCH_REPORTS": str(REPORTS)})
 
 
 @nox.session
@@ -104,6 +112,29 @@ def tests(session: nox.Session) -> None:
     session.notify("publish")
     session.notify("lint")
     session.notify("milestones", ["--quick"])
+    session.notify("docs")  # after the milestones: the site shows their reports
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The course website: mkdocs (material theme) builds curriculum/ into build/site, with
+    the pages and pictures website/hooks.py generates; then website/tests opens every page
+    in headless Chromium (Debian: chromium, chromium-driver; Graphviz draws module 06's
+    graph). `-- --no-test` only builds."""
+    session.install("mkdocs>=1.6", "mkdocs-material>=9.5", "selenium>=4.20", "pytest>=8")
+    session.install(*_package_paths(_all_packages(), extras={"tinytorch-core": "plot"}))
+    env = {"NO_MKDOCS_2_WARNING": "1"}
+    if REPORTS.is_dir():
+        env["TINYTORCH_REPORTS"] = str(REPORTS)
+    session.run("mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
+                "--site-dir", str(SITE), env=env)
+    if "--no-test" in session.posargs:
+        return
+    session.run("pytest", str(ROOT / "website" / "tests"), "--site", str(SITE), "-q",
+                "-p", "no:cacheprovider",
+                env={"TINYTORCH_REQUIRE_BROWSER": "1",
+                     "TINYTORCH_TEST_OUTPUT": str(BUILD / "test-output")})
+    session.log(f"site: {SITE}; screenshots: {BUILD / 'test-output' / 'site'}")
 
 
 @nox.session

@@ -178,8 +178,10 @@ def test_missing_root_folder_is_reported(capsys, tmp_path):
 
 def test_run_installed_xor_without_a_checkout(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # nowhere near a repository
+    monkeypatch.setenv("TINYTORCH_CACHE", str(tmp_path / "cache"))  # its report goes there
     code, _, _ = run_tito(capsys, "milestones", "run", "xor", "--quick")
     assert code == 0
+    assert (tmp_path / "cache" / "milestones" / "01_xor" / "report.png").is_file()
 
 
 def test_run_all_goes_on_after_a_failure_and_summarises(capsys, tmp_path):

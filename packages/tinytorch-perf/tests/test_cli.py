@@ -176,3 +176,15 @@ def test_memory_json(capsys):
     assert step["parameters"] == 4 * params and step["gradients"] == 4 * params
     assert step["optimizer_state"] == 4 * params  # SGD momentum: one buffer per weight
     assert len(data["attention_memory"]) == 2
+
+
+def test_profile_png_is_the_per_layer_time_chart(capsys, tmp_path):
+    from tinytorch.core.plot import read_png
+
+    path = tmp_path / "breakdown.png"
+    data = tito_json(capsys, "profile", "--model", "mlp", "--batch-size", "4", *QUICK,
+                     "--output", str(path))
+    assert data["plot"] == str(path) and "roofline" not in data
+    assert_real_png(path, min_side=300)
+    pixels = read_png(path)
+    assert pixels.shape[1] == 800 and pixels[..., :3].std() > 0.02

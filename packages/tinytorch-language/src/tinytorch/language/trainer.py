@@ -32,7 +32,7 @@ from tinytorch.core.data import DataLoader
 from tinytorch.core.optim import AdamW
 from tinytorch.core.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 from tinytorch.core.random import Generator
-from tinytorch.core.training import Trainer
+from tinytorch.core.training import History, Trainer
 
 from .data import RandomWindowLoader, TextWindowDataset
 from .generation import generate
@@ -97,7 +97,7 @@ class LanguageModelTrainer:
         self.warmup_steps, self.grad_clip = warmup_steps, grad_clip
         self.val_fraction, self.progress = val_fraction, progress
         self.generator = Generator(seed)
-        self.history: dict[str, list[float]] = {}
+        self.history = History()  # per epoch; .plot(), .to_csv(), .to_json()
         self.global_step = 0
 
     # ------------------------------------------------------------ data

@@ -5,6 +5,7 @@
     tito performance flops linear --input-size 784 --output-size 128 [--backward]
     tito performance roofline [--model mlp ...] [--output roofline.png]
     tito performance profile --model cnn-small [--output profile.json|.csv|.png|.svg]
+                                          # .png/.svg: per-layer forward/backward time chart
     tito performance cifar10 [--batch-size 32] [--output cifar10.png]
     tito performance gpt [--seq-len 64] [--output gpt.png]
     tito performance compare mlp mlp-wide mlp-deep
@@ -249,7 +250,11 @@ def _write_profiles(profiles, path: Path | None, quick: bool) -> dict:
 def _profile(args) -> int:
     path = _check_output(args.output, PLOTS + EXPORTS, "profile")
     profile = _profile_model(args.model, args)
-    written = _write_profiles([profile], path, args.quick)
+    if path is not None and path.suffix.lower() in PLOTS:  # the per-layer time chart
+        profile.plot(path)
+        written = {"plot": str(path)}
+    else:
+        written = _write_profiles([profile], path, args.quick)
     if args.json:
         _emit_json({"profile": profile.to_dict(), **written})
         return 0
@@ -456,7 +461,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     profile = add("profile", "per-layer time, FLOPs, parameters and memory of a model",
                   _profile, timing=True)
     profile.add_argument("--model", default="mlp", choices=models)
-    profile.add_argument("--output", help=".json/.csv export or .png/.svg roofline plot")
+    profile.add_argument("--output", help=".json/.csv export or .png/.svg chart of each "
+                         "layer's forward and backward time")
 
     cifar = add("cifar10", "profile three CIFAR-10 CNN designs side by side (needs "
                 "tinytorch-vision)", _cifar10, timing=True)

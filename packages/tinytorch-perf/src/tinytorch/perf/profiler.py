@@ -132,6 +132,12 @@ class ModelProfile:
         """One row per layer (and the "(other)" row); written atomically when `path` given."""
         return profiles_to_csv([self], path, model_column=False)
 
+    def plot(self, path=None, title: str | None = None):
+        """The per-layer forward/backward time chart (breakdown.plot_time_breakdown)."""
+        from .breakdown import plot_time_breakdown
+
+        return plot_time_breakdown(self, path, title)
+
     def __rich__(self) -> Table:
         table = Table(title=f"{self.name}: per-layer profile (median of {self.repeats}, "
                             f"{self.warmup} warm-up)", title_justify="left")

@@ -1,5 +1,5 @@
 """What every milestone script shares: the data options, one message for missing data, the
-table of claims.
+table of claims, the picture report.
 
 The data policy of the main job (DESIGN.md, Data):
 - a full run downloads a missing data set on first use (a progress bar, a checksum,
@@ -16,11 +16,17 @@ The data policy of the main job (DESIGN.md, Data):
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..data import DATA_ENV, OFFLINE_ENV, ChecksumError, offline
+from ..plot import PLOT_EXTRA, PlottingUnavailableError, save_report
 from .catalog import EXIT_NO_DATA
 
 
@@ -61,3 +67,30 @@ def claims_table(title: str, rows: list[tuple[str, str, str, bool | None]]) -> T
         status = "reported" if ok is None else "[green]holds" if ok else "[red]FAILS"
         table.add_row(claim, target, achieved, status)
     return table
+
+
+REPORTS_ENV = "TINYTORCH_REPORTS"  # also copy every report to $TINYTORCH_REPORTS/<milestone>/
+
+
+def write_report(draw: Callable[[], object], path: str | Path, console: Console,
+                 milestone: str) -> list[Path]:
+    """Draw the milestone's picture (`draw()` returns a matplotlib Figure) and save it as
+    `<path>.png` and `.svg`; print where. Without matplotlib the run goes on and says which
+    extra draws it: a missing picture never fails a milestone whose claims held.
+
+    With $TINYTORCH_REPORTS set, the files are also copied to `$TINYTORCH_REPORTS/<milestone>/`
+    (how `nox -s milestones` collects the pictures the course website shows)."""
+    try:
+        written = save_report(draw(), path)
+    except PlottingUnavailableError:
+        console.print(f"[yellow]no picture report: matplotlib is not installed "
+                      f"(pip install \"{escape(PLOT_EXTRA)}\")", highlight=False)
+        return []
+    console.print(f"report: {written[0]} (and {written[1].name})", highlight=False,
+                  soft_wrap=True)
+    if os.environ.get(REPORTS_ENV):
+        collected = Path(os.environ[REPORTS_ENV]) / milestone
+        collected.mkdir(parents=True, exist_ok=True)
+        for file in written:
+            shutil.copyfile(file, collected / file.name)
+    return written

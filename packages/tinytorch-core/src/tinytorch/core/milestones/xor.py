@@ -1,6 +1,6 @@
 """XOR: a linear model cannot learn it, a 2-layer ReLU network reaches 100%.
 
-    tito milestones run xor [--seed 0] [--quick]
+    tito milestones run xor [--seed 0] [--quick] [--output DIR]
     python -m tinytorch.core.milestones.xor   # the same, without tito
 
 The four points of XOR, (0,0)->0, (0,1)->1, (1,0)->1, (1,1)->0, are the smallest problem
@@ -21,7 +21,9 @@ tinytorch.core.nn and tinytorch.core.optim and checks two claims:
    the network stuck at 3/4. With 8 units that happened for 2 seeds in 200; with 16, for
    none of seeds 0..999.
 
-Exit code 0 only when both claims hold. The run is deterministic for a given --seed.
+It writes a picture of both decision boundaries to DIR/report.png and .svg (default:
+<user cache>/milestones/01_xor). Exit code 0 only when both claims hold. The run is
+deterministic for a given --seed.
 --quick is accepted for `run all`; XOR is fast, so the quick run is the full run.
 """
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -38,6 +41,9 @@ from rich.table import Table
 
 import tinytorch.core as tt
 from tinytorch.core import nn, optim
+from tinytorch.core.data.paths import cache_dir
+from tinytorch.core.milestones.support import write_report
+from tinytorch.core.milestones.xor_report import draw_decision_boundaries
 
 INPUTS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
 TARGETS = [[0.0], [1.0], [1.0], [0.0]]
@@ -111,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed for weight initialisation")
     parser.add_argument("--quick", action="store_true", help="accepted; XOR is always quick")
     parser.add_argument("--no-download", action="store_true", help="accepted; XOR needs no data")
+    parser.add_argument("--output", default=None, help="where to write report.png/.svg "
+                        "(default: <user cache>/milestones/01_xor)")
     args = parser.parse_args(argv)
     console = Console()
     x, y = tt.tensor(INPUTS), tt.tensor(TARGETS)
@@ -144,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     show_predictions(mlp, x, console)
     report(results, args.seed, console)
+    output = Path(args.output) if args.output else cache_dir() / "milestones" / "01_xor"
+    write_report(lambda: draw_decision_boundaries(
+        [("linear 2 -> 1", linear), (f"MLP 2 -> {HIDDEN} -> ReLU -> 1", mlp)], INPUTS, TARGETS),
+        output / "report.png", console, "01_xor")
     if all(ok for *_, ok in results):
         console.print("[bold green]Milestone 01 passed:[/] nonlinearity is what makes XOR "
                       "learnable.")

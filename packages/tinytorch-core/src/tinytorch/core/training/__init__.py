@@ -2,11 +2,13 @@
 
 from . import metrics
 from .checkpoint import load_checkpoint, save_checkpoint
+from .history import History
 from .metrics import accuracy, confusion_matrix
 from .trainer import DEFAULT_METRICS, NonFiniteLossError, Trainer
 
 __all__ = [
     "DEFAULT_METRICS",
+    "History",
     "NonFiniteLossError",
     "Trainer",
     "accuracy",

@@ -42,6 +42,7 @@ from ..autograd import no_grad
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
 from .checkpoint import load_checkpoint, save_checkpoint
+from .history import History
 from .metrics import accuracy
 
 DEFAULT_METRICS: Mapping[str, Callable] = MappingProxyType({"acc": accuracy})
@@ -81,7 +82,7 @@ class Trainer:
         self.monitor = monitor
         self.mode = mode or ("min" if "loss" in monitor else "max")
         self.progress = progress
-        self.history: dict[str, list[float]] = {}
+        self.history = History()  # a dict of per-epoch lists, with to_csv/to_json/plot
         self.epoch = 0  # epochs completed, counted across calls to fit()
         self.global_step = 0  # optimizer steps taken
         self.best_score: float | None = None
@@ -92,7 +93,7 @@ class Trainer:
 
     # ------------------------------------------------------------ the public API
     def fit(self, train_loader: Iterable, val_loader: Iterable | None = None,
-            epochs: int = 1) -> dict[str, list[float]]:
+            epochs: int = 1) -> History:
         """Train for `epochs` epochs (fewer if early stopping triggers); return history."""
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
             raise ValueError(f"Trainer.fit: epochs must be a positive int, got {epochs!r}")
@@ -124,6 +125,10 @@ class Trainer:
         if totals.count == 0:
             raise ValueError("Trainer.evaluate: the loader yielded no batches")
         return totals.means()
+
+    def plot_history(self, path=None, title: str | None = None):
+        """`history.plot`: loss and metrics per epoch, train vs val; saved if `path`."""
+        return self.history.plot(path, title=title)
 
     def load_checkpoint(self, path, load_optimizer: bool = True) -> dict:
         """Restore model (and optimizer) from a checkpoint; return its metadata."""

@@ -31,7 +31,9 @@ but for three knobs the issue leaves free:
 Claims: validation loss (mean cross-entropy over every validation character, in nats)
 at most 1.88, reached within 15 minutes of wall time. Then a 500-character sample is
 printed, and the model (weights .npz + JSON config + tokenizer) is saved to the printed
-directory (--output; default <user cache>/models/tinygpt-shakespeare) for later phases.
+directory (--output; default <user cache>/models/tinygpt-shakespeare) for later phases,
+with report.png/.svg beside it (loss curves; one attention map per layer over the first
+48 validation characters) and history.csv.
 
 Also printed, for comparison with the reference's own number: the loss estimated the way
 nanoGPT's `estimate_loss` does it (20 batches of 12 random validation windows), which is
@@ -72,6 +74,7 @@ from tinytorch.core.milestones.support import (
     claims_table,
     may_download,
     no_data,
+    write_report,
 )
 from tinytorch.language import CharTokenizer, LanguageModelTrainer, TinyGPT
 from tinytorch.language.datasets import (
@@ -79,6 +82,11 @@ from tinytorch.language.datasets import (
     cache_dir,
     shakespeare_sample,
     tiny_shakespeare_path,
+)
+from tinytorch.language.milestones.tinygpt_report import (
+    MAX_SHOWN,
+    attention_maps,
+    draw_tinygpt_report,
 )
 from tinytorch.language.trainer import language_model_loss
 
@@ -202,6 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - start
     console.print(f"model saved to {destination} (load with "
                   f"tinytorch.language.load_pretrained)")
+    shown = val_text[:MAX_SHOWN]
+    history.to_csv(Path(destination) / "history.csv")
+    write_report(lambda: draw_tinygpt_report(
+        history, attention_maps(model, tokenizer.encode_array(shown)), shown, steps_per_epoch,
+        title=f"Milestone 04 ({'quick' if args.quick else 'full'}, {source})"),
+        Path(destination) / "report.png", console, "04_tinygpt")
 
     if args.quick:
         rows = [("validation loss falls", f"<= {initial - QUICK_DROP:.2f} (initial - "

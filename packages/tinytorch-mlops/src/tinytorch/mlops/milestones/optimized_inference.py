@@ -26,6 +26,9 @@ every step:
    model, when found, is timed in its 64-token window too (reported).
 6. Reported without a target: structured channel pruning (file size, accuracy before and
    after a short fine-tune) and a student CNN 55x smaller (11k parameters) trained by distillation.
+7. A picture report, report.png/.svg in the output folder: size, batch latency and accuracy
+   of float32, int8, pruned and distilled as bars; generation time with and without the
+   KV cache for 16, 64, 128 and 248 new tokens.
 
 Data: CIFAR-10 from the data root ($TINYTORCH_DATA, else the user cache); a full run that
 does not find it downloads the official archive (163 MB, md5-checked) unless
@@ -53,9 +56,20 @@ from rich.table import Table
 import tinytorch.core as tt
 import tinytorch.core.nn.functional as F
 from tinytorch.core import no_grad, optim
-from tinytorch.core.milestones.support import DATA_ERRORS, add_data_arguments, may_download, no_data
+from tinytorch.core.milestones.support import (
+    DATA_ERRORS,
+    add_data_arguments,
+    may_download,
+    no_data,
+    write_report,
+)
+from tinytorch.core.plot import matplotlib_figure_class
 from tinytorch.mlops import ModelRegistry, save_model
 from tinytorch.mlops.compression import distill, prune_channels, quantize_model
+from tinytorch.mlops.milestones.optimized_inference_report import (
+    draw_inference_report,
+    latency_ms,
+)
 from tinytorch.mlops.serving import ModelService, background_server, load_test
 
 try:  # the `milestone` extra: this milestone takes 03's CNN and 04's TinyGPT to deployment
@@ -73,6 +87,7 @@ STUDENT_CNN = {"stages": [[8, 1], [16, 1], [32, 1]], "hidden": 0}
 TARGET_RATIO = 3.5
 TARGET_DROP_POINTS = 1.0
 TARGET_KV_SPEEDUP = 3.0
+KV_SWEEP_TOKENS = (16, 64, 128)  # plus the claim's 248: generation time vs length (report)
 PLAN = {
     "quick": {"test_images": 2000, "train_steps": 60, "load_clients": 8, "load_requests": 80,
               "gpt_repeats": 3, "prune_amount": 0.25,
@@ -186,6 +201,7 @@ def pruning_and_distillation(model, norm, train, x_test, y_test, plan, seed, wor
         "student_bytes": save_model(student, work / "cnn-student.safetensors"),
         "student_params": student.num_parameters(),
         "student_acc": accuracy(tinytorch_predict(student), x_test, y_test),
+        "pruned_model": pruned, "student_model": student,
     }
 
 
@@ -250,11 +266,7 @@ def kv_cache_figures(args, plan, console) -> list[dict]:
     gain grows with length) with milestone 04's architecture at context 256, freshly
     initialised: speed does not depend on the weights. Milestone 04's own model, when
     found, is timed in its 64-token window as well."""
-    from tinytorch.language import TinyGPT
-
-    tt.manual_seed(args.seed)
-    long_context = TinyGPT(65, d_model=128, num_heads=4, num_layers=4, max_seq_len=256,
-                           bias=False).eval()
+    long_context = fresh_long_context_gpt(args.seed)
     results = [dict(time_generation(long_context, 248, plan["gpt_repeats"]),
                     source="fresh TinyGPT (4 layers, d_model 128)", claim=True)]
     trained = load_milestone04_gpt(args, console)
@@ -262,6 +274,34 @@ def kv_cache_figures(args, plan, console) -> list[dict]:
         results.append(dict(time_generation(trained.eval(), 256, plan["gpt_repeats"]),
                             source="milestone 04's TinyGPT", claim=False))
     return results
+
+
+def fresh_long_context_gpt(seed: int):
+    from tinytorch.language import TinyGPT
+
+    tt.manual_seed(seed)
+    return TinyGPT(65, d_model=128, num_heads=4, num_layers=4, max_seq_len=256,
+                   bias=False).eval()
+
+
+def kv_cache_sweep(args, plan, claim: dict) -> list[dict]:
+    """Generation time with and without the cache at several lengths (for the report)."""
+    model = fresh_long_context_gpt(args.seed)
+    return [time_generation(model, n, plan["gpt_repeats"]) for n in KV_SWEEP_TOKENS] + [claim]
+
+
+def write_inference_report(work, variants, x, kv_sweep, data_label, console) -> None:
+    """Sizes, latencies (measured here, batch of len(x)) and accuracies as bars, and the
+    KV-cache sweep (`kv_sweep()`, timed only when the picture can be drawn), as
+    report.png/.svg in `work`."""
+    def draw():
+        matplotlib_figure_class()  # without matplotlib: stop here, before any timing
+        rows = [{"name": name, "bytes": size, "accuracy": acc,
+                 "latency_ms": latency_ms(tinytorch_predict(model), x)}
+                for name, model, size, acc in variants]
+        return draw_inference_report(rows, kv_sweep(), len(x),
+                                     f"Milestone 05: optimized inference ({data_label})")
+    write_report(draw, work / "report.png", console, "05_optimized_inference")
 
 
 # ---------------------------------------------------------------- the milestone
@@ -404,6 +444,12 @@ def main(argv: list[str] | None = None) -> int:
         status = "[dim]info" if ok is None else "[green]holds" if ok else "[red]FAILS"
         table.add_row(claim, target, achieved, status)
     console.print(table)
+    write_inference_report(work, [
+        ("float32", model, float_bytes, float_acc), ("int8", qmodel, int8_bytes, int8_acc),
+        (f"pruned {plan['prune_amount']:.0%}", other["pruned_model"], other["pruned_bytes"],
+         other["pruned_acc"]),
+        ("distilled", other["student_model"], other["student_bytes"], other["student_acc"])],
+        x_test[:64], lambda: kv_cache_sweep(args, plan, kv_results[0]), data_label, console)
     console.print(f"Files in {work}. Wall time "
                   f"{time.perf_counter() - start:.0f} s.")
     return 0 if all(ok is not False for *_, ok in rows) else 1

@@ -47,7 +47,10 @@ only means fewer epochs. `--epochs N` gives a fixed, step-counted schedule inste
 Outputs: rich progress per epoch; the model (one checksummed model.safetensors: state_dict,
 architecture config, normalisation constants and accuracy) saved to --output (default:
 <user cache>/models/cifar10-cnn, `-quick` / `-val` for the other modes), loadable with
-`tinytorch.vision.models.load_model(path)`; the final line states target vs achieved
+`tinytorch.vision.models.load_model(path)`; next to it report.png/.svg (loss and accuracy
+curves per epoch, train vs a random 1,000 of the evaluation images, drawn only, never
+used to choose anything; the confusion matrix; test images with
+predicted vs true labels) and history.csv; the final line states target vs achieved
 accuracy and wall time. Exit code 0 only when the claim holds.
 
 The full run (2026-11-23, this repository's 2-core machine, nothing else running, via
@@ -82,8 +85,21 @@ import tinytorch.core as tt
 import tinytorch.core.nn.functional as F
 from tinytorch.core import optim
 from tinytorch.core.data import DataLoader
-from tinytorch.core.milestones.support import DATA_ERRORS, add_data_arguments, may_download, no_data
+from tinytorch.core.milestones.support import (
+    DATA_ERRORS,
+    add_data_arguments,
+    may_download,
+    no_data,
+    write_report,
+)
 from tinytorch.vision import datasets, models, transforms
+from tinytorch.vision.milestones.cifar10_report import (
+    MONITOR_IMAGES,
+    TrainingMonitor,
+    draw_cifar10_report,
+    loss_and_accuracy,
+    predict,
+)
 
 TARGET_ACCURACY = 0.75
 BUDGET_SECONDS = 30 * 60
@@ -165,15 +181,7 @@ def train_loader(images, labels, mean, std, batch, seed):
 
 
 def evaluate(model, images, labels, mean, std, batch=1000) -> float:
-    prepare = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
-    model.eval()
-    correct = 0
-    with tt.no_grad():
-        for start in range(0, len(images), batch):
-            logits = model(prepare(images[start:start + batch]))
-            correct += int((logits.numpy().argmax(axis=1) == labels[start:start + batch]).sum())
-    model.train()
-    return correct / len(images)
+    return float(np.mean(predict(model, images, mean, std, batch) == labels))
 
 
 class Clock:
@@ -203,8 +211,9 @@ class Clock:
         return min(int(self.progress() * self.TICKS), self.TICKS)
 
 
-def train(model, loader, clock: Clock, lr, console, progress_label):
-    """Train until the clock says done; returns (per-step losses, epochs started)."""
+def train(model, loader, clock: Clock, lr, console, progress_label, monitor=None):
+    """Train until the clock says done; returns (per-step losses, epochs started).
+    `monitor` (a TrainingMonitor) records train/validation curves for the report."""
     optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True,
                           weight_decay=5e-4)
     total = clock.total_steps if clock.seconds is None else Clock.TICKS
@@ -230,8 +239,10 @@ def train(model, loader, clock: Clock, lr, console, progress_label):
                     scheduler.step()
                     taken += 1
                 losses.append(loss.item())
-                correct += int((logits.detach().numpy().argmax(axis=1) == labels.numpy()).sum())
-                seen += len(labels)
+                right = int((logits.detach().numpy().argmax(axis=1) == labels.numpy()).sum())
+                correct, seen = correct + right, seen + len(labels)
+                if monitor is not None:
+                    monitor.step(losses[-1], right, len(labels))
                 bar.update(task, advance=1, loss=float(np.mean(losses[-20:])))
                 if clock.progress() >= 1:
                     break
@@ -240,6 +251,8 @@ def train(model, loader, clock: Clock, lr, console, progress_label):
                       f"{np.mean(losses[-(seen // loader.batch_size):]):.3f}  train acc "
                       f"{correct / seen:.1%}  lr {scheduler.get_last_lr()[0]:.4f}  {seconds:.0f} s "
                       f"({seen / seconds:.0f} img/s)  progress {min(clock.progress(), 1):.0%}")
+    if monitor is not None:
+        monitor.finish()
     return losses, epoch
 
 
@@ -279,8 +292,16 @@ def main(argv=None) -> int:
                   f"{facts['conv_mflops_per_image']:.0f} MFLOP/image in the convolutions; "
                   f"{plan}, batch {batch}, one-cycle max lr {args.lr}")
 
-    losses, epochs = train(model, loader, clock, args.lr, console, mode)
-    accuracy = evaluate(model, eval_x, eval_y, mean, std)
+    # a seeded random subset: the image folders are sorted by class, a slice would be one class
+    count = min(MONITOR_IMAGES // (2 if args.quick else 1), len(eval_x))
+    watched = np.sort(np.random.default_rng(args.seed + 2).permutation(len(eval_x))[:count])
+    monitor = TrainingMonitor(
+        lambda: loss_and_accuracy(model, eval_x[watched], eval_y[watched], mean, std),
+        record_every=QUICK_STEPS // 6 if args.quick else len(loader),
+        steps_per_epoch=len(loader))
+    losses, epochs = train(model, loader, clock, args.lr, console, mode, monitor)
+    predicted = predict(model, eval_x, mean, std)
+    accuracy = float(np.mean(predicted == eval_y))
     wall = time.perf_counter() - start
     output = Path(args.output) if args.output else models.default_model_dir(mode)
     models.save_model(model, PRESET, output, extra={
@@ -291,6 +312,13 @@ def main(argv=None) -> int:
         "max_lr": args.lr, "seed": args.seed, "wall_seconds": round(wall, 1)})
     console.print(f"model saved to {output} (model.safetensors; "
                   "load with tinytorch.vision.models.load_model)")
+    monitor.history.to_csv(output / "history.csv")
+    classes = datasets.cifar.CLASSES if "SYNTHETIC" not in data_label else \
+        datasets.cifar10_stand_in(False, 10).classes
+    write_report(lambda: draw_cifar10_report(
+        monitor.history, predicted, eval_y, eval_x, classes,
+        f"Milestone 03 ({mode}, {data_label}; curves: val = {watched.stop} {eval_name} images)"),
+        output / "report.png", console, "03_cifar10")
     return report(console, mode, losses, accuracy, eval_name, wall, data_label)
 
 
