@@ -154,3 +154,23 @@ def test_ownership_table_covers_every_package():
                    "tinytorch.mlops"):
         assert prefix in OWNERSHIP
     assert [m.number for m in MODULES] == list(range(1, 19))
+
+
+def test_module_06_notebook_draws_the_autograd_graph(tmp_path, monkeypatch, curriculum):
+    """Module 06's page teaches with the graph picture; its notebook has a provided cell
+    that draws it, and that cell runs (SVG with Graphviz, a .dot file without)."""
+    from tinytorch.course import build_notebook
+
+    notebook = build_notebook("06", "student", curriculum)
+    ids = [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells]
+    assert ids.index("look-code") < ids.index("tests-text")
+    code = notebook.cells[ids.index("look-code")].source
+    assert "draw_graph(loss" in code
+    monkeypatch.chdir(tmp_path)
+    runnable = code.replace("display(SVG(filename=str(path)))", "pass")
+    namespace = {}
+    exec("from tinytorch.core import Tensor\n" + runnable, namespace)
+    drawn = namespace["path"]
+    text = drawn.read_text()
+    assert ("<svg" in text) if str(drawn).endswith(".svg") else text.startswith("digraph")
+    assert "Linear" in text or "MatMul" in text or "Addmm" in text or "Backward" in text

@@ -238,6 +238,7 @@ def build_notebook(module_id, flavour: str = STUDENT,
                 f"{unit.name}-text", locked=True)))
             cells.append(v4.new_code_cell(code, metadata=_nbgrader(f"{unit.name}-code",
                                                                    locked=True)))
+    cells += look_cells(module)
     cells.append(v4.new_markdown_cell(
         "## Tests\n\nEach cell below runs one autograded test against *your* definitions "
         f"above. `tito grade {module.stem} THIS_NOTEBOOK.ipynb` runs them all and prints "
@@ -260,6 +261,42 @@ def build_notebook(module_id, flavour: str = STUDENT,
     })
     nbformat.validate(notebook)
     return notebook
+
+
+# ---------------------------------------------------------------- pictures to look at
+GRAPH_CELL = """\
+# The graph your backward() walks: one node per op, the shapes on the edges, and which
+# leaves require grad. SVG when Graphviz's `dot` is installed, else a .dot text file.
+import numpy as np
+from tinytorch.core import nn
+from tinytorch.core.graph import draw_graph
+
+rng = np.random.default_rng(0)
+model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
+x = Tensor(rng.standard_normal((8, 2)).astype(np.float32))
+loss = (model(x) ** 2).mean()
+path = draw_graph(loss, "autograd_graph.svg", params=dict(model.named_parameters()))
+if str(path).endswith(".svg"):
+    from IPython.display import SVG, display
+    display(SVG(filename=str(path)))
+else:
+    print(open(path).read())
+"""
+
+LOOK = {"06": ("## Look at it: the graph behind a loss\n\nRun the cell below after your "
+               "`backward` works. It draws the graph `loss.backward()` walks for a small MLP "
+               "(`tinytorch.core.graph.draw_graph`, as micrograd's `draw_dot` does): count "
+               "the nodes and compare with the ops you wrote; after `loss.backward()` the "
+               "nodes show as freed.", GRAPH_CELL)}
+
+
+def look_cells(module: CourseModule) -> list:
+    """A provided picture a module's page teaches with (not graded, not exported)."""
+    if module.id not in LOOK:
+        return []
+    text, code = LOOK[module.id]
+    return [v4.new_markdown_cell(text, metadata=_nbgrader("look-text", locked=True)),
+            v4.new_code_cell(code, metadata=_nbgrader("look-code", locked=True))]
 
 
 def nbgrader_checksum(cell) -> str:

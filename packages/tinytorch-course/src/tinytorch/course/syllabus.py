@@ -556,6 +556,7 @@ OWNERSHIP: dict[str, int] = {
     f"{C}.nn.container": 5,
     f"{C}.nn.activation": 5,
     f"{C}.autograd": 6,
+    f"{C}.graph": 0,  # the picture of an autograd graph (provided; module 06 draws one)
     f"{C}.optim": 8,
     f"{C}.memory": 8,
     f"{C}.data": 9,
