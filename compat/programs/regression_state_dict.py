@@ -1,5 +1,9 @@
 """pytorch/examples' polynomial regression: smooth L1 loss, updates through `param.data`,
-then the learned weights copied into a fresh model through state_dict / load_state_dict."""
+then the learned weights saved with torch.save (a checkpoint dict), loaded with torch.load
+and put into a fresh model through load_state_dict."""
+
+import os
+import tempfile
 
 import numpy as np
 import torch
@@ -58,8 +62,12 @@ print(f"Loss: {loss:.6f} after {batch_idx} batches")
 print("==> Learned function:\t" + poly_desc(fc.weight.view(-1), fc.bias))
 print("==> Actual function:\t" + poly_desc(W_target.view(-1), b_target))
 
+path = os.path.join(tempfile.mkdtemp(), "checkpoint.pt")
+torch.save({"model": fc.state_dict(), "batches": batch_idx, "loss": loss}, path)
+checkpoint = torch.load(path)
+print(f"checkpoint: {checkpoint['batches']} batches, loss {checkpoint['loss']:.6f}")
 copy = torch.nn.Linear(W_target.size(0), 1)
-copy.load_state_dict(fc.state_dict())
+copy.load_state_dict(checkpoint["model"])
 x, y = get_batch(64)
 with torch.no_grad():
     print(f"copied model huber loss {F.huber_loss(copy(x), y, delta=0.5).item():.6f}")
