@@ -317,7 +317,7 @@ def main(argv=None) -> int:
         datasets.cifar10_stand_in(False, 10).classes
     write_report(lambda: draw_cifar10_report(
         monitor.history, predicted, eval_y, eval_x, classes,
-        f"Milestone 03 ({mode}, {data_label}; curves: val = {watched.stop} {eval_name} images)"),
+        f"Milestone 03 ({mode}, {data_label}; curves: val = {count} random {eval_name} images)"),
         output / "report.png", console, "03_cifar10")
     return report(console, mode, losses, accuracy, eval_name, wall, data_label)
 
