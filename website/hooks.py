@@ -17,7 +17,8 @@ Generated at every build, from the installed library, so they cannot drift from 
 
 The module pages stay as written (they are also the notebooks' prose, where a generated
 picture would not resolve): each picture is inserted into its page's HTML build only,
-before the page's validation question.
+before the page's validation question. The site shows the pages as students see them:
+the "Instructor answer" sections are left out, as in the released notebooks.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ PAGE_FIGURES = {
 
 
 def on_page_markdown(markdown, page, config, files):
+    if page.file.src_uri.startswith("modules/"):
+        markdown = student_view(markdown)
     figure = PAGE_FIGURES.get(page.file.src_uri)
     if figure is None:
         return markdown
@@ -69,6 +72,14 @@ def on_page_markdown(markdown, page, config, files):
     if marker in markdown:
         return markdown.replace(marker, block + marker, 1)
     return markdown + "\n" + block
+
+
+def student_view(markdown: str) -> str:
+    """The page as students see it: the instructor's answers are left out of the site, as
+    they are left out of the released notebooks (tinytorch.course.notebooks.student_prose)."""
+    from tinytorch.course.notebooks import student_prose
+
+    return student_prose(markdown)
 
 
 def on_files(files, config):

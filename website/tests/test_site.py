@@ -253,3 +253,14 @@ def test_the_build_shows_collected_milestone_reports(tmp_path, monkeypatch):
     assert hooks.milestone_report("03", tmp_path) == b"\x89PNG\r\n\x1a\n picture"
     assert "![Milestone 03 report](03_cifar10-report.png)" in hooks.milestone_page(PHASES[1],
                                                                                     True)
+
+
+def test_module_pages_leave_the_instructor_answers_out(site):
+    """The site is what students read: like the released notebooks, it shows each module
+    page without its "Instructor answer" sections (the validation question stays)."""
+    pages = sorted((site / "modules").glob("*/index.html"))
+    assert len(pages) == 18
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "Instructor answer" not in html, page
+    assert "Validation question" in (site / "modules" / "06_autograd" / "index.html").read_text()
