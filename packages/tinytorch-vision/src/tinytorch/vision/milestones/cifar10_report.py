@@ -146,8 +146,11 @@ def _confusion(ax, predicted, labels, classes) -> None:
 
 def _image_grid(figure, cell, predicted, labels, images, classes) -> None:
     grid = cell.subgridspec(GRID_ROWS, GRID_COLUMNS)
-    for index in range(min(GRID_ROWS * GRID_COLUMNS, len(images))):
-        ax = figure.add_subplot(grid[index // GRID_COLUMNS, index % GRID_COLUMNS])
+    count = min(GRID_ROWS * GRID_COLUMNS, len(images))
+    # a fixed random sample: the test folders are sorted by class, the first 24 are airplanes
+    shown = np.sort(np.random.default_rng(0).permutation(len(images))[:count])
+    for slot, index in enumerate(shown):
+        ax = figure.add_subplot(grid[slot // GRID_COLUMNS, slot % GRID_COLUMNS])
         ax.imshow(np.asarray(images[index], dtype=np.uint8))
         right = predicted[index] == labels[index]
         ax.set_title(f"{classes[predicted[index]]}\n(true {classes[labels[index]]})",
