@@ -76,16 +76,19 @@ def download_url(url: str, destination: Path, md5: str | None = None,
     if attempts < 1:
         raise ValueError(f"download: attempts must be >= 1, got {attempts}")
     destination = Path(destination)
-    for attempt in range(1, attempts + 1):
+    for _ in range(attempts - 1):
         try:
-            with atomic_open(destination, "wb") as file:
-                digests = _stream(url, file, timeout, progress)
-                _verify(url, digests, md5, sha256)  # raising here discards the temporary file
-            return destination
+            return _attempt(url, destination, md5, sha256, timeout, progress)
         except (ConnectionError, ChecksumError):
-            if attempt == attempts:
-                raise
-    raise AssertionError("unreachable")
+            continue  # the failed attempt left nothing behind: start again
+    return _attempt(url, destination, md5, sha256, timeout, progress)
+
+
+def _attempt(url, destination: Path, md5, sha256, timeout: float, progress: bool) -> Path:
+    with atomic_open(destination, "wb") as file:
+        digests = _stream(url, file, timeout, progress)
+        _verify(url, digests, md5, sha256)  # raising here discards the temporary file
+    return destination
 
 
 def _stream(url: str, file, timeout: float, progress: bool) -> dict[str, str]:
