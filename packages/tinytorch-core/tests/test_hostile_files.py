@@ -22,6 +22,7 @@ from tinytorch.core.serialization import (
     load_model,
     save_model,
 )
+from tinytorch.core.serialization.damage import damaged_copies
 from tinytorch.core.serialization.model_file import ARCHITECTURE_KEY, decode_model
 from tinytorch.core.serialization.safetensors import encode, load_bytes
 from tinytorch.core.training import load_checkpoint, save_checkpoint
@@ -127,22 +128,12 @@ def test_hostile_safetensors_headers_get_clear_errors(data, message):
 
 
 # ---------------------------------------------------------------- damage of every file kind
-def flips_and_cuts(data: bytes, seed: int, flips: int = 300, cuts: int = 60):
-    rng = np.random.default_rng(seed)
-    for position, bit in zip(rng.integers(0, len(data), flips), rng.integers(0, 8, flips)):
-        damaged = bytearray(data)
-        damaged[position] ^= 1 << int(bit)
-        yield bytes(damaged)
-    for cut in rng.integers(0, len(data), cuts):
-        yield data[:cut]
-
-
 def test_every_damaged_standalone_model_is_refused(tmp_path):
     path = tmp_path / "model.safetensors"
     save_model(small_model(), path)
     good = path.read_bytes()
     tried = 0
-    for damaged in flips_and_cuts(good, seed=1):
+    for damaged in damaged_copies(good, seed=1):
         path.write_bytes(damaged)
         with pytest.raises(SerializationError, match="model.safetensors"):
             load_model(path)
@@ -158,7 +149,7 @@ def test_every_damaged_trainer_checkpoint_is_refused(tmp_path):
     path = tmp_path / "best.ckpt"
     save_checkpoint(path, model, opt, epoch=3)
     good = path.read_bytes()
-    for damaged in flips_and_cuts(good, seed=2):
+    for damaged in damaged_copies(good, seed=2):
         path.write_bytes(damaged)
         with pytest.raises(SerializationError, match="best.ckpt"):
             load_checkpoint(path, small_model(), optim.Adam(small_model().parameters()))

@@ -24,6 +24,7 @@ from tinytorch.core.serialization import (
     build_model,
     write_json,
 )
+from tinytorch.core.serialization.damage import damaged_copies
 from tinytorch.core.serialization.json_file import loads_json
 from tinytorch.core.serialization.objects import loads
 from tinytorch.core.training import load_checkpoint, save_checkpoint
@@ -116,16 +117,6 @@ def test_register_refuses_labels_that_do_not_match_the_outputs(registry):
 
 
 # ---------------------------------------------------------------- damage of every file kind
-def damaged_copies(data: bytes, seed: int, flips: int = 150, cuts: int = 40):
-    rng = np.random.default_rng(seed)
-    for position, bit in zip(rng.integers(0, len(data), flips), rng.integers(0, 8, flips)):
-        damaged = bytearray(data)
-        damaged[position] ^= 1 << int(bit)
-        yield bytes(damaged)
-    for cut in rng.integers(0, len(data), cuts):
-        yield data[:cut]
-
-
 @pytest.mark.parametrize("seed, file", list(enumerate([MANIFEST, MODEL_FILE, OPTIMIZER_FILE,
                                                        TAGS_FILE])))
 def test_every_damaged_registry_file_is_refused_naming_it(registry, seed, file):
@@ -136,7 +127,7 @@ def test_every_damaged_registry_file_is_refused_naming_it(registry, seed, file):
     path.chmod(0o644)
     good = path.read_bytes()
     tried = 0
-    for damaged in damaged_copies(good, seed=seed):
+    for damaged in damaged_copies(good, seed=seed, flips=150, cuts=40):
         path.write_bytes(damaged)
         with pytest.raises(RegistryError, match=file.replace(".", r"\.")):
             if file == TAGS_FILE:

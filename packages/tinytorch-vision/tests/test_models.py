@@ -7,6 +7,7 @@ import torch
 
 import tinytorch.core as tt
 import tinytorch.core.nn.functional as F
+from tinytorch.core.serialization.damage import damaged_copies
 from tinytorch.vision import models
 
 CONFIG = {"stages": [[4, 1], [8, 2]], "hidden": 16, "image_size": 8}
@@ -78,15 +79,8 @@ def test_a_damaged_saved_model_is_refused_naming_the_file(tmp_path):
     models.save_model(models.build_cnn(CONFIG), CONFIG, tmp_path)
     path = tmp_path / "model.safetensors"
     good = path.read_bytes()
-    rng = np.random.default_rng(3)
-    for position, bit in zip(rng.integers(0, len(good), 100), rng.integers(0, 8, 100)):
-        damaged = bytearray(good)
-        damaged[position] ^= 1 << int(bit)
-        path.write_bytes(bytes(damaged))
-        with pytest.raises(ValueError, match="model.safetensors"):
-            models.load_model(tmp_path)
-    for cut in rng.integers(0, len(good), 20):
-        path.write_bytes(good[:cut])
+    for damaged in damaged_copies(good, seed=3, flips=100, cuts=20):
+        path.write_bytes(damaged)
         with pytest.raises(ValueError, match="model.safetensors"):
             models.load_model(tmp_path)
 
