@@ -89,7 +89,7 @@ BUGS = [  # module, solution cell, code replaced, replacement, the tests that mu
      "return samples // self.batch_size + 1\n", {"length_counts_batches"}),
     ("10", "accuracy", "return float(np.mean(rank < top_k))",
      "return float(np.mean(rank <= top_k))", {"accuracy_top_k"}),
-    ("07", "col2im", "out[:, rows, columns, :] += slab", "out[:, rows, columns, :] = slab",
+    ("07", "add_patches", "out[:, rows, columns, :] += slab", "out[:, rows, columns, :] = slab",
      {"col2im_is_the_adjoint"}),
     ("11", "_merge_pair", "i += 2", "i += 1", {"merge_pair_left_to_right"}),
     ("12", "EmbeddingLookup", "np.add.at(grad_weight, ctx.ids.reshape(-1), grad.reshape(-1, dim))",

@@ -102,6 +102,7 @@ from .functions import (
     var,
     where,
 )
+from .parallel import get_num_threads, set_num_threads
 from .random import Generator, manual_seed
 from .serialization import load, save
 from .tensor import Tensor

@@ -256,8 +256,9 @@ MODULES: tuple[CourseModule, ...] = (
     CourseModule(
         7, "spatial", "Spatial (CNNs)", VISION,
         units=_units(f"{V}.im2col", "pair", "span", "output_hw", "symmetric", "to_nhwc",
-                     "as_nchw", "pad_nhwc", "windows", "im2col", "kernel_offsets", "col2im"),
-        solutions=(f"{V}.im2col:output_hw", f"{V}.im2col:windows", f"{V}.im2col:col2im"),
+                     "as_nchw", "pad_nhwc", "windows", "im2col", "kernel_offsets", "col2im",
+                     "add_patches"),
+        solutions=(f"{V}.im2col:output_hw", f"{V}.im2col:windows", f"{V}.im2col:add_patches"),
         hints={
             f"{V}.im2col:output_hw":
                 "per axis: (padded - span) // stride + 1, span = dilation * (k - 1) + 1 "
@@ -266,7 +267,7 @@ MODULES: tuple[CourseModule, ...] = (
                 "one output step moves `stride` pixels (stride * the row/column stride in "
                 "bytes), one kernel step moves `dilation` pixels; batch and channel strides "
                 "stay as they are",
-            f"{V}.im2col:col2im":
+            f"{V}.im2col:add_patches":
                 "for each kernel offset (i, j) from kernel_offsets, add that offset's slab of "
                 "patch gradients onto out[:, rows, columns, :] (overlaps must add up)",
         },
@@ -522,6 +523,7 @@ OWNERSHIP: dict[str, int] = {
     f"{C}.extensions": 0,  # the nn/F entry points of later phases
     f"{C}.torch_style": 0,  # the arrays user-defined Functions receive
     f"{C}.data.workers": 0,  # worker processes for num_workers (provided, not written)
+    f"{C}.parallel": 0,  # row blocks of memory-bound ops on every core (taught in 16)
     f"{C}.autograd.Function": 0,
     f"{C}.autograd.no_grad": 0,
     f"{C}.autograd.enable_grad": 0,

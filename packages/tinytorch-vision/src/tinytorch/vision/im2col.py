@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from tinytorch.core import parallel
+
 Pair = tuple[int, int]
 Pads = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 
@@ -138,7 +140,12 @@ def im2col(x_padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
     per_group = c // groups
     grouped = patches.reshape(n, ho, wo, kh, kw, groups, per_group).transpose(
         0, 1, 2, 5, 3, 4, 6)
-    cols = np.ascontiguousarray(grouped)  # the one big copy of im2col
+    cols = np.empty(grouped.shape, dtype=x_padded.dtype)
+
+    def copy_images(images):  # the one big copy of im2col, a batch block at a time
+        np.copyto(cols[images], grouped[images])
+
+    parallel.for_each_block(copy_images, n, cols[0].nbytes)
     return cols.reshape(n * ho * wo, groups, kh * kw * per_group)
 
 
@@ -159,15 +166,32 @@ def col2im(cols: np.ndarray, padded_shape: tuple, kernel: Pair, stride: Pair,
     """Adjoint of im2col: sum every patch row back onto the padded NHWC input it came from.
 
     `cols` is (N*Ho*Wo, groups, kh*kw*C/groups) as im2col returns it (any strides).
+    The images of a batch are independent, so blocks of them run on all cores
+    (tinytorch.core.parallel); add_patches does the work for one block.
+    """
+    n, _, _, c = padded_shape
+    patches = cols.reshape(n, out_hw[0], out_hw[1], groups, kernel[0], kernel[1], c // groups)
+    out = np.empty(padded_shape, dtype=cols.dtype)
+
+    def block(images):
+        add_patches(out[images], patches[images], kernel, stride, dilation)
+
+    parallel.for_each_block(block, n, out[0].nbytes)
+    return out
+
+
+def add_patches(out: np.ndarray, patches: np.ndarray, kernel: Pair, stride: Pair,
+                dilation: Pair) -> None:
+    """col2im for a block of images: out (n, Hp, Wp, C) = the sum of the patch gradients
+    `patches` (n, Ho, Wo, groups, kh, kw, C/groups) over the pixels each came from.
+
     Overlapping patches add up: one vectorized add per kernel offset, kh*kw in all.
     """
-    n, hp, wp, c = padded_shape
-    per_group = c // groups
-    patches = cols.reshape(n, out_hw[0], out_hw[1], groups, kernel[0], kernel[1], per_group)
-    out = np.zeros(padded_shape, dtype=cols.dtype)
+    n, ho, wo = patches.shape[:3]
+    c = out.shape[3]
+    out[...] = 0
     # BEGIN SOLUTION
-    for i, j, rows, columns in kernel_offsets(kernel, stride, dilation, out_hw):
+    for i, j, rows, columns in kernel_offsets(kernel, stride, dilation, (ho, wo)):
         slab = patches[:, :, :, :, i, j, :]
-        out[:, rows, columns, :] += slab.reshape(n, out_hw[0], out_hw[1], c)
+        out[:, rows, columns, :] += slab.reshape(n, ho, wo, c)
     # END SOLUTION
-    return out

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinytorch.core import parallel
 from tinytorch.core.autograd import Function
 
 
@@ -46,14 +47,11 @@ class BatchNorm(Function):
         rows = x.shape[0]
         eps = x.dtype.type(eps)
         if training:
-            mean = x.sum(axis=0) / x.dtype.type(rows)
-            x_hat = x - mean
-            var = np.einsum("ij,ij->j", x_hat, x_hat) / x.dtype.type(rows)
+            mean, var = batch_moments(x)
             rstd = 1 / np.sqrt(var + eps)
-            x_hat *= rstd
             if running_mean is not None:
                 _update_running(running_mean, running_var, mean, var, rows, momentum)
-            out = x_hat * weight if weight is not None else x_hat.copy()
+            x_hat, out = normalize(x, mean, rstd, weight, bias)
         else:
             mean, rstd = running_mean, 1 / np.sqrt(running_var + eps)
             scale = rstd if weight is None else weight * rstd
@@ -61,8 +59,8 @@ class BatchNorm(Function):
             out -= mean * scale
             x_hat = None  # computed in backward, only if weight's gradient is wanted
             ctx.x, ctx.mean = x, mean
-        if bias is not None:
-            out += bias
+            if bias is not None:
+                out += bias
         ctx.x_hat, ctx.rstd, ctx.weight, ctx.training = x_hat, rstd, weight, training
         return from_rows(out, shape)
 
@@ -73,23 +71,92 @@ class BatchNorm(Function):
         grad = to_rows(grad)
         rstd, weight = ctx.rstd, ctx.weight
         x_hat = ctx.x_hat if ctx.training else (ctx.x - ctx.mean) * rstd if need_w else None
-        grad_w = np.einsum("ij,ij->j", grad, x_hat) if need_w else None
-        grad_b = grad.sum(axis=0) if need_b else None
+        sum_g = sum_gx = None
+        if need_w or (need_x and ctx.training):
+            sum_g, sum_gx = column_sums(grad, x_hat)
+        elif need_b:
+            sum_g = grad.sum(axis=0)
         grad_x = None
         if need_x:
             scale = rstd if weight is None else weight * rstd
-            if not ctx.training:
-                grad_x = grad * scale
-            else:
-                rows = grad.dtype.type(grad.shape[0])
-                sum_g = grad_b if grad_b is not None else grad.sum(axis=0)
-                sum_gx = grad_w if grad_w is not None else np.einsum("ij,ij->j", grad, x_hat)
-                grad_x = grad * scale
-                grad_x -= x_hat * (scale * sum_gx / rows)
-                grad_x -= scale * sum_g / rows
+            grad_x = input_gradient(grad, x_hat, scale, sum_g, sum_gx) if ctx.training \
+                else grad * scale
         if grad_x is not None:
             grad_x = from_rows(grad_x, shape)
-        return grad_x, grad_w, grad_b, None, None
+        return grad_x, sum_gx if need_w else None, sum_g if need_b else None, None, None
+
+
+# ---------------------------------------------------------------- the blocked passes
+# Each pass walks the (rows, C) matrix in row blocks of ~256 KB (tinytorch.core.parallel):
+# the blocks run on all cores, and the steps of one block reuse it while it is in cache.
+
+
+def batch_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and (biased) variance, from per-block moments.
+
+    Each block gives (count, mean, sum of squared deviations); they combine exactly
+    (Chan et al.'s parallel variance): M2 = sum(M2_b + n_b * (mean_b - mean)^2).
+    """
+    def moments(block):
+        part = x[block]
+        part_mean = part.sum(axis=0) / part.dtype.type(len(part))
+        deviation = part - part_mean
+        return len(part), part_mean, np.einsum("ij,ij->j", deviation, deviation)
+
+    parts = parallel.for_each_block(moments, len(x), x[0].nbytes)
+    counts = np.array([n for n, _, _ in parts], dtype=x.dtype)[:, None]
+    means = np.stack([m for _, m, _ in parts])
+    mean = (counts * means).sum(axis=0) / x.dtype.type(len(x))
+    m2 = sum(m2 for _, _, m2 in parts) + (counts * (means - mean) ** 2).sum(axis=0)
+    return mean, m2 / x.dtype.type(len(x))
+
+
+def normalize(x, mean, rstd, weight, bias) -> tuple[np.ndarray, np.ndarray]:
+    """x_hat = (x - mean) * rstd and out = x_hat * weight + bias, in one blocked pass."""
+    x_hat = np.empty_like(x)
+    out = np.empty_like(x) if weight is not None or bias is not None else None
+
+    def block_pass(block):
+        np.subtract(x[block], mean, out=x_hat[block])
+        x_hat[block] *= rstd
+        if out is None:
+            return
+        if weight is None:
+            np.copyto(out[block], x_hat[block])
+        else:
+            np.multiply(x_hat[block], weight, out=out[block])
+        if bias is not None:
+            out[block] += bias
+
+    parallel.for_each_block(block_pass, len(x), x[0].nbytes)
+    return x_hat, (x_hat.copy() if out is None else out)
+
+
+def column_sums(grad, x_hat) -> tuple[np.ndarray, np.ndarray]:
+    """sum(grad) and sum(grad * x_hat) per column: the bias and weight gradients."""
+    def sums(block):
+        return grad[block].sum(axis=0), np.einsum("ij,ij->j", grad[block], x_hat[block])
+
+    parts = parallel.for_each_block(sums, len(grad), grad[0].nbytes)
+    return sum(g for g, _ in parts), sum(gx for _, gx in parts)
+
+
+def input_gradient(grad, x_hat, scale, sum_g, sum_gx) -> np.ndarray:
+    """dL/dx = scale * (grad - mean(grad) - x_hat * mean(grad * x_hat)), blocked."""
+    rows = grad.dtype.type(len(grad))
+    slope, offset = scale * sum_gx / rows, scale * sum_g / rows
+    grad_x = np.empty_like(grad)
+
+    def block_pass(block):
+        np.multiply(grad[block], scale, out=grad_x[block])
+        grad_x[block] -= x_hat[block] * slope
+        grad_x[block] -= offset
+
+    parallel.for_each_block(block_pass, len(grad), grad[0].nbytes)
+    return grad_x
+
+
+# ---------------------------------------------------------------- layout
 
 
 def to_rows(x: np.ndarray) -> np.ndarray:

@@ -24,22 +24,33 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinytorch.core import parallel
 from tinytorch.core.autograd import Function
 
 from .. import im2col as spatial
 
 
 class MaxPool2d(Function):
+    """Max over each window; the images of a batch are pooled in blocks on all cores."""
+
     @staticmethod
     def forward(ctx, x, *, kernel, stride, pads, dilation):
         x_padded = spatial.pad_nhwc(x, pads, fill=-np.inf)
         out_hw = spatial.output_hw(x_padded.shape[1:3], kernel, stride, dilation)
         offsets = list(spatial.kernel_offsets(kernel, stride, dilation, out_hw))
-        slabs = [x_padded[:, rows, cols] for _, _, rows, cols in offsets]
-        best = slabs[0].copy()
-        for slab in slabs[1:]:
-            np.maximum(best, slab, out=best)
-        ctx.winner = _first_winner(slabs, best)
+        n, c = x.shape[:2]
+        best = np.empty((n, *out_hw, c), dtype=x.dtype)
+        winner = np.empty(best.shape, dtype=np.uint8 if len(offsets) <= 256 else np.int32)
+
+        def block(images):
+            slabs = [x_padded[images, rows, cols] for _, _, rows, cols in offsets]
+            np.copyto(best[images], slabs[0])
+            for slab in slabs[1:]:
+                np.maximum(best[images], slab, out=best[images])
+            _first_winner(slabs, best[images], out=winner[images])
+
+        parallel.for_each_block(block, n, x_padded[0].nbytes)
+        ctx.winner = winner
         ctx.offsets = offsets
         ctx.geometry = (x.shape, x_padded.shape, pads, _overlapping(kernel, stride, dilation),
                         _tiles(x_padded.shape[1:3], kernel, stride, dilation, out_hw))
@@ -50,30 +61,34 @@ class MaxPool2d(Function):
         x_shape, padded_shape, pads, overlapping, tiles = ctx.geometry
         g = spatial.to_nhwc(grad)
         winner = ctx.winner
-        if overlapping:
-            grad_padded = np.zeros(padded_shape, dtype=g.dtype)
+        grad_padded = np.empty(padded_shape, dtype=g.dtype)
+
+        def block(images):
+            if overlapping or not tiles:  # windows overlap or leave pixels out: add onto 0
+                grad_padded[images] = 0
             for k, (_, _, rows, cols) in enumerate(ctx.offsets):
-                grad_padded[:, rows, cols] += g * (winner == k)
-        else:  # disjoint windows: each input pixel is written at most once
-            grad_padded = (np.empty if tiles else np.zeros)(padded_shape, dtype=g.dtype)
-            for k, (_, _, rows, cols) in enumerate(ctx.offsets):
-                np.multiply(g, winner == k, out=grad_padded[:, rows, cols])
+                routed = g[images] * (winner[images] == k)
+                if overlapping:
+                    grad_padded[images, rows, cols] += routed
+                else:  # disjoint windows: each input pixel is written at most once
+                    grad_padded[images, rows, cols] = routed
+
+        parallel.for_each_block(block, len(g), grad_padded[0].nbytes)
         return spatial.as_nchw(spatial.crop(grad_padded, pads, x_shape[2:]))
 
 
-def _first_winner(slabs: list, best: np.ndarray) -> np.ndarray:
+def _first_winner(slabs: list, best: np.ndarray, out: np.ndarray) -> None:
     """Index of the first offset holding each window's maximum (PyTorch's tie rule).
 
     Walk the offsets from last to first, overwriting with k wherever slab k equals the max;
     the update `winner -= hit * (winner - k)` is branch-free arithmetic, several times
     faster than a masked copy whose mask is random (the CPU cannot predict it).
     """
-    dtype = np.uint8 if len(slabs) <= 256 else np.int32
-    winner = np.full(best.shape, len(slabs) - 1, dtype=dtype)
+    winner = out
+    winner[...] = len(slabs) - 1
     for k in range(len(slabs) - 2, -1, -1):
         hit = slabs[k] == best
-        winner -= hit * (winner - dtype(k))  # uint8 wrap-around is harmless: hit is 0 or 1
-    return winner
+        winner -= hit * (winner - winner.dtype.type(k))  # uint8 wrap-around is harmless
 
 
 def _tiles(padded_hw, kernel, stride, dilation, out_hw) -> bool:

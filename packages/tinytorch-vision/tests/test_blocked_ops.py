@@ -1,0 +1,102 @@
+"""The blocked, multi-threaded paths of conv (im2col, col2im), max pooling and batch norm.
+
+Each op splits its batch (or its rows) into blocks that run on a thread pool
+(tinytorch.core.parallel). On arrays big enough to be split, the result must equal the
+one-block, one-thread computation (the reference path: exactly for copies, adds in the
+same order and maxima; to rounding for batch norm's sums) and agree with PyTorch.
+"""
+
+import numpy as np
+import pytest
+import torch.nn.functional as TF
+from op_helper import check_op
+
+import tinytorch.core as tt
+import tinytorch.vision.functional as VF
+from tinytorch.core import parallel
+
+SMALL_BLOCKS = 16 * 1024  # many blocks even for these test-sized batches
+
+
+@pytest.fixture
+def blocked(monkeypatch):
+    """Run with many small blocks on 2 threads (and nothing inline below 1 MB)."""
+    before = parallel.get_num_threads()
+    parallel.set_num_threads(2)
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", SMALL_BLOCKS)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    yield
+    parallel.set_num_threads(before)
+
+
+def one_block(fn, *arrays):
+    """fn's output and input gradients with one block on one thread: the reference path."""
+    before, block, minimum = parallel.get_num_threads(), parallel.BLOCK_BYTES, \
+        parallel.MIN_PARALLEL_BYTES
+    parallel.set_num_threads(1)
+    parallel.BLOCK_BYTES, parallel.MIN_PARALLEL_BYTES = 1 << 40, 1 << 40
+    try:
+        return run(fn, *arrays)
+    finally:
+        parallel.set_num_threads(before)
+        parallel.BLOCK_BYTES, parallel.MIN_PARALLEL_BYTES = block, minimum
+
+
+def run(fn, *arrays):
+    tensors = [tt.Tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = fn(*tensors)
+    upstream = np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
+    out.backward(tt.Tensor(upstream))
+    return [out.array.copy()] + [t.grad.array.copy() for t in tensors]
+
+
+def images(shape, dtype, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("stride,padding", [(1, 1), (2, 1), (1, 0)])
+def test_conv_blocked_equals_one_block_and_torch(blocked, dtype, stride, padding):
+    x, w = images((9, 6, 12, 12), dtype), images((8, 6, 3, 3), dtype, seed=2)
+
+    def conv(a, b):
+        return VF.conv2d(a, b, stride=stride, padding=padding)
+
+    for mine, reference in zip(run(conv, x, w), one_block(conv, x, w)):
+        np.testing.assert_array_equal(mine, reference)
+    check_op([x, w], conv, lambda a, b: TF.conv2d(a, b, stride=stride, padding=padding))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel,stride,padding", [(2, 2, 0), (3, 2, 1), (3, 1, 1)])
+def test_max_pool_blocked_equals_one_block_and_torch(blocked, dtype, kernel, stride, padding):
+    x = images((11, 5, 10, 10), dtype)
+    x[:, :, ::3, ::2] = 0.5  # ties inside windows: the first maximum wins, as in PyTorch
+
+    def pool(a):
+        return VF.max_pool2d(a, kernel, stride=stride, padding=padding)
+
+    for mine, reference in zip(run(pool, x), one_block(pool, x)):
+        np.testing.assert_array_equal(mine, reference)
+    check_op([x], pool, lambda a: TF.max_pool2d(a, kernel, stride=stride, padding=padding))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_blocked_matches_one_block_and_torch(blocked, dtype):
+    x = images((16, 7, 9, 9), dtype) * 3 + 5  # a mean far from 0: the variance must be exact
+    weight, bias = images((7,), dtype, seed=3), images((7,), dtype, seed=4)
+
+    def norm(a, w, b):
+        return VF.batch_norm(a, None, None, w, b, training=True)
+
+    tolerance = {np.float32: 1e-5, np.float64: 1e-12}[dtype]
+    for mine, reference in zip(run(norm, x, weight, bias), one_block(norm, x, weight, bias)):
+        scale = max(1.0, float(np.abs(reference).max()))
+        np.testing.assert_allclose(mine, reference, atol=tolerance * scale, rtol=tolerance)
+    check_op([x, weight, bias], norm,
+             lambda a, w, b: TF.batch_norm(a, None, None, w, b, training=True))
+
+
+def test_batch_norm_blocks_are_really_several(blocked):
+    rows = 16 * 9 * 9
+    assert len(parallel.blocks(rows, 7 * 8)) > 4  # the fixture's blocks split this batch
