@@ -9,7 +9,7 @@ from op_helper import assert_close, check_gradcheck, check_op
 
 import tinytorch.core as tt
 import tinytorch.core.nn.functional as F
-from tinytorch.core import nn
+from tinytorch.core import nn, parallel
 
 DTYPES = [np.float32, np.float64]
 
@@ -188,6 +188,28 @@ def test_layer_norm_matches_torch(dtype, shape, normalized):
              lambda x: torch.nn.functional.layer_norm(x, normalized), dtype=dtype)
     check_gradcheck([shape, normalized, normalized],
                     lambda x, w, b: F.layer_norm(x, normalized, w, b))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("with_weight, with_bias", [(True, True), (True, False), (False, True)])
+def test_layer_norm_in_row_blocks_on_threads_matches_torch(dtype, with_weight, with_bias):
+    """Many row blocks on 2 threads (tinytorch.core.parallel): still torch's values/grads."""
+    def mine(x, w, b):
+        return F.layer_norm(x, (48,), w if with_weight else None, b if with_bias else None)
+
+    def theirs(x, w, b):
+        return torch.nn.functional.layer_norm(x, (48,), w if with_weight else None,
+                                              b if with_bias else None)
+
+    with parallel.configured(threads=2, block_bytes=4096, min_parallel_bytes=0):
+        assert len(parallel.blocks(10 * 37, 48 * 8 * 4)) > 10
+        check_op([(10, 37, 48), (48,), (48,)], mine, theirs, dtype=dtype)
+
+
+def test_layer_norm_refuses_weights_of_another_shape():
+    with pytest.raises(ValueError, match=r"layer_norm: weight of shape \(3,\) must have the "
+                                         r"normalized_shape \(2, 3\)"):
+        F.layer_norm(tt.ones(4, 2, 3), (2, 3), tt.ones(3))
 
 
 def test_dropout_scales_and_is_identity_in_eval():

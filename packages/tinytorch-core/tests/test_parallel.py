@@ -93,3 +93,13 @@ def test_bad_environment_variable_is_named(monkeypatch, text):
 def test_environment_variable_sets_the_default(monkeypatch):
     monkeypatch.setenv("TINYTORCH_NUM_THREADS", "3")
     assert parallel._default_threads() == 3
+
+
+def test_configured_restores_the_settings(threads):
+    before = (parallel.get_num_threads(), parallel.BLOCK_BYTES, parallel.MIN_PARALLEL_BYTES)
+    with parallel.configured(threads=1, block_bytes=123, min_parallel_bytes=0):
+        assert (parallel.get_num_threads(), parallel.BLOCK_BYTES,
+                parallel.MIN_PARALLEL_BYTES) == (1, 123, 0)
+        assert len(parallel.blocks(10, 100)) == 10
+    assert (parallel.get_num_threads(), parallel.BLOCK_BYTES,
+            parallel.MIN_PARALLEL_BYTES) == before

@@ -19,27 +19,16 @@ SMALL_BLOCKS = 16 * 1024  # many blocks even for these test-sized batches
 
 
 @pytest.fixture
-def blocked(monkeypatch):
-    """Run with many small blocks on 2 threads (and nothing inline below 1 MB)."""
-    before = parallel.get_num_threads()
-    parallel.set_num_threads(2)
-    monkeypatch.setattr(parallel, "BLOCK_BYTES", SMALL_BLOCKS)
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
-    yield
-    parallel.set_num_threads(before)
+def blocked():
+    """Run with many small blocks on 2 threads (and nothing inline because it is small)."""
+    with parallel.configured(threads=2, block_bytes=SMALL_BLOCKS, min_parallel_bytes=0):
+        yield
 
 
 def one_block(fn, *arrays):
     """fn's output and input gradients with one block on one thread: the reference path."""
-    before, block, minimum = parallel.get_num_threads(), parallel.BLOCK_BYTES, \
-        parallel.MIN_PARALLEL_BYTES
-    parallel.set_num_threads(1)
-    parallel.BLOCK_BYTES, parallel.MIN_PARALLEL_BYTES = 1 << 40, 1 << 40
-    try:
+    with parallel.configured(threads=1, block_bytes=1 << 60):
         return run(fn, *arrays)
-    finally:
-        parallel.set_num_threads(before)
-        parallel.BLOCK_BYTES, parallel.MIN_PARALLEL_BYTES = block, minimum
 
 
 def run(fn, *arrays):

@@ -35,6 +35,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 BLOCK_BYTES = 256 * 1024  # about one core's L2 cache: a block survives a chain of steps
 MIN_PARALLEL_BYTES = 1 << 20  # below this, threads cost more than they save
@@ -76,6 +77,24 @@ def set_num_threads(threads: int) -> None:
             _state["pool"].shutdown(wait=True)
             _state["pool"] = None
         _state["threads"] = threads
+
+
+@contextmanager
+def configured(threads: int | None = None, block_bytes: int | None = None,
+               min_parallel_bytes: int | None = None):
+    """Temporarily use other thread and block settings, e.g. to compare the blocked path
+    with the one-block reference: `with configured(threads=1, block_bytes=2**60): ...`."""
+    global BLOCK_BYTES, MIN_PARALLEL_BYTES
+    saved = get_num_threads(), BLOCK_BYTES, MIN_PARALLEL_BYTES
+    if threads is not None:
+        set_num_threads(threads)
+    BLOCK_BYTES = saved[1] if block_bytes is None else block_bytes
+    MIN_PARALLEL_BYTES = saved[2] if min_parallel_bytes is None else min_parallel_bytes
+    try:
+        yield
+    finally:
+        set_num_threads(saved[0])
+        BLOCK_BYTES, MIN_PARALLEL_BYTES = saved[1], saved[2]
 
 
 def _pool() -> ThreadPoolExecutor:

@@ -87,6 +87,10 @@ def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float =
     if x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
                          f"normalized_shape {shape}")
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and tuple(param.shape) != shape:
+            raise ValueError(f"layer_norm: {name} of shape {tuple(param.shape)} must have "
+                             f"the normalized_shape {shape}")
     axes = tuple(range(x.ndim - len(shape), x.ndim))
     return ops.LayerNorm.apply(x, weight, bias, axes, eps)
 

@@ -5,44 +5,81 @@ y = (x - mean) / sqrt(var + eps) * weight + bias. Written with generic ops it is
 nodes, each saving an array; fused, forward saves only x_hat and 1/std, and backward is
 the closed form dx = rstd * (g' - mean(g') - x_hat * mean(g' x_hat)), g' = g * weight.
 
-Systems lesson: fusion cuts both interpreter overhead (one node, not eight) and memory
-(two saved arrays, not eight), the same reason PyTorch ships a fused layer_norm kernel.
+Systems lessons:
+- Fusion cuts both interpreter overhead (one node, not eight) and memory (two saved
+  arrays, not eight), the same reason PyTorch ships a fused layer_norm kernel.
+- Every row is normalised on its own, so the rows are processed in blocks of ~256 KB on
+  all cores (tinytorch.core.parallel): the temporaries of a block stay in cache, and the
+  weight and bias gradients are per-block column sums, never a full-size product that the
+  engine would then have to sum over the leading dims.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import parallel
 from ..autograd import Function
 
 
 class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps):
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
-        rstd = 1.0 / np.sqrt(var + x.dtype.type(eps))
-        x_hat = centered * rstd
-        ctx.x_hat, ctx.rstd, ctx.axes = x_hat, rstd, axes
-        ctx.weight = weight
-        out = x_hat
-        if weight is not None:
-            out = out * weight
-        if bias is not None:
-            out = out + bias
-        return out
+        rows = x.reshape(-1, int(np.prod([x.shape[a] for a in axes], dtype=np.int64)))
+        x_hat, rstd = np.empty_like(rows), np.empty((len(rows), 1), dtype=x.dtype)
+        out = np.empty_like(rows) if weight is not None or bias is not None else x_hat
+        w = None if weight is None else weight.reshape(-1)
+        b = None if bias is None else bias.reshape(-1)
+        eps = x.dtype.type(eps)
+
+        def block(r):
+            centered = rows[r] - rows[r].mean(axis=1, keepdims=True)
+            var = np.einsum("ij,ij->i", centered, centered)[:, None] / x.dtype.type(rows.shape[1])
+            rstd[r] = 1.0 / np.sqrt(var + eps)
+            np.multiply(centered, rstd[r], out=x_hat[r])
+            if w is not None:
+                np.multiply(x_hat[r], w, out=out[r])
+            if b is not None:
+                np.add(x_hat[r] if w is None else out[r], b, out=out[r])
+
+        # a block touches ~4 row-sized arrays (x, centered, x_hat, out): size blocks by that
+        parallel.for_each_block(block, len(rows), rows[0].nbytes * 4 if len(rows) else 0)
+        ctx.x_hat, ctx.rstd, ctx.weight = x_hat, rstd, w
+        ctx.shapes = (x.shape, tuple(x.shape[a] for a in axes))
+        return out.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        x_hat, rstd, axes = ctx.x_hat, ctx.rstd, ctx.axes
+        x_hat, rstd, w = ctx.x_hat, ctx.rstd, ctx.weight
+        x_shape, normalized_shape = ctx.shapes
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        scaled = grad * ctx.weight if ctx.weight is not None else grad
-        grad_x = None
-        if need_x:
-            mean_g = scaled.mean(axis=axes, keepdims=True)
-            mean_gx = (scaled * x_hat).mean(axis=axes, keepdims=True)
-            grad_x = rstd * (scaled - mean_g - x_hat * mean_gx)
-        grad_w = grad * x_hat if need_w else None  # engine sums the leading dims
-        grad_b = grad if need_b else None
+        g = grad.reshape(x_hat.shape)
+        grad_x = np.empty_like(x_hat) if need_x else None
+        features = g.dtype.type(x_hat.shape[1])
+
+        def block(r):
+            scaled = g[r] * w if w is not None else g[r]
+            if need_x:
+                mean_g = scaled.mean(axis=1, keepdims=True)
+                mean_gx = np.einsum("ij,ij->i", scaled, x_hat[r])[:, None] / features
+                np.multiply(x_hat[r], mean_gx, out=grad_x[r])
+                np.subtract(scaled, grad_x[r], out=grad_x[r])
+                grad_x[r] -= mean_g
+                grad_x[r] *= rstd[r]
+            return (np.einsum("ij,ij->j", g[r], x_hat[r]) if need_w else None,
+                    g[r].sum(axis=0) if need_b else None)
+
+        sums = parallel.for_each_block(block, len(g), g[0].nbytes * 4 if len(g) else 0)
+        grad_w = grad_b = None
+        if need_w:
+            grad_w = sum_blocks([s[0] for s in sums], x_hat.shape[1], g.dtype, normalized_shape)
+        if need_b:
+            grad_b = sum_blocks([s[1] for s in sums], x_hat.shape[1], g.dtype, normalized_shape)
+        grad_x = None if grad_x is None else grad_x.reshape(x_shape)
         return grad_x, grad_w, grad_b, None, None
+
+
+def sum_blocks(parts: list, features: int, dtype, shape: tuple) -> np.ndarray:
+    """Add the blocks' partial column sums (zeros if there were no rows) into `shape`."""
+    total = sum(parts) if parts else np.zeros(features, dtype=dtype)
+    return total.reshape(shape)
