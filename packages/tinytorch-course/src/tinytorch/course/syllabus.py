@@ -404,8 +404,7 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         14, "transformers", "Transformers", LANGUAGE,
-        units=(*_units(f"{L}.feedforward", "_INV_SQRT_2", "_INV_SQRT_2PI", "_P", "_A",
-                       "normal_cdf", "FeedForward"),
+        units=(*_units(f"{L}.feedforward", "FeedForward"),
                *_units(f"{L}.transformer", "_ACTIVATIONS", "TransformerBlock")),
         solutions=(f"{L}.transformer:TransformerBlock.forward",),
         hints={

@@ -14,49 +14,16 @@ the dropout mask in four nodes; fused, it stores x, h and Phi(h) and recomputes 
 Systems lesson: the hidden activations are the largest tensors of a small transformer:
 (batch x seq) x 4 d_model floats per layer, 1.5 MB at the milestone's 12 x 64 x 512. The
 elementwise work on them (the erf polynomial of Phi) is memory-bound: each numpy
-expression writes a full temporary array, so the polynomial is evaluated in place, which
-makes it ~5x faster than the same formula written with temporaries.
+expression writes a full temporary array, so core's `normal_cdf` (shared with `F.gelu`)
+evaluates the polynomial in place, ~5x faster than the same formula with temporaries.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from tinytorch.core.autograd import Function
-from tinytorch.core.ops import erf as exact_erf
-
-_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-# Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, i.e. float32 precision
-_P = 0.3275911
-_A = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
-
-
-def normal_cdf(h: np.ndarray) -> np.ndarray:
-    """Phi(h) = (1 + erf(h / sqrt 2)) / 2, float32 in place (float64 uses the exact erf)."""
-    if h.dtype != np.float32:
-        return (0.5 * (1.0 + exact_erf(h * _INV_SQRT_2))).astype(h.dtype)
-    f = np.float32
-    z = np.abs(h)
-    z *= f(_INV_SQRT_2)
-    t = z * f(_P)
-    t += f(1)
-    np.reciprocal(t, out=t)
-    poly = t * f(_A[0])
-    for coefficient in _A[1:]:
-        poly += f(coefficient)
-        poly *= t
-    np.square(z, out=z)
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    poly *= z
-    np.subtract(f(1), poly, out=poly)  # erf(|h| / sqrt 2)
-    np.copysign(poly, h, out=poly)  # erf is odd
-    poly *= f(0.5)
-    poly += f(0.5)
-    return poly
+from tinytorch.core.ops import gelu_derivative, normal_cdf
 
 
 class FeedForward(Function):
@@ -95,14 +62,7 @@ class FeedForward(Function):
         grad_h = np.matmul(grad, w2)
         if keep is not None:
             grad_h *= keep.astype(grad_h.dtype)
-        # gelu'(h) = Phi(h) + h * phi(h)
-        pdf = np.square(h)
-        pdf *= h.dtype.type(-0.5)
-        np.exp(pdf, out=pdf)
-        pdf *= h.dtype.type(_INV_SQRT_2PI)
-        pdf *= h
-        pdf += cdf
-        grad_h *= pdf
+        grad_h *= gelu_derivative(h, cdf)  # Phi(h) + h * phi(h)
         flat_h = grad_h.reshape(-1, grad_h.shape[-1])
         grad_w1 = np.matmul(flat_h.T, x.reshape(-1, x.shape[-1])) if need_w1 else None
         grad_b1 = flat_h.sum(axis=0) if ctx.has_b1 and need_b1 else None

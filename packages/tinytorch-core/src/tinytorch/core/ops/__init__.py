@@ -54,6 +54,8 @@ from .pointwise import (
     Tanh,
     clamp,
     erf,
+    gelu_derivative,
+    normal_cdf,
 )
 from .reduction import (
     LogSoftmax,
