@@ -103,3 +103,27 @@ def test_configured_restores_the_settings(threads):
         assert len(parallel.blocks(10, 100)) == 10
     assert (parallel.get_num_threads(), parallel.BLOCK_BYTES,
             parallel.MIN_PARALLEL_BYTES) == before
+
+
+@pytest.mark.parametrize("shape", [(7, 33, 65), (1000,), (3, 1)])
+def test_gelu_kernels_in_blocks_equal_the_one_block_path(shape):
+    from tinytorch.core.ops import gelu_derivative, normal_cdf
+
+    x = (np.random.default_rng(0).standard_normal(shape) * 4).astype(np.float32)
+    with parallel.configured(threads=1, block_bytes=1 << 60):
+        cdf, slope = normal_cdf(x), gelu_derivative(x, normal_cdf(x))
+    with parallel.configured(threads=2, block_bytes=1024, min_parallel_bytes=0):
+        np.testing.assert_array_equal(normal_cdf(x), cdf)
+        np.testing.assert_array_equal(gelu_derivative(x, cdf), slope)
+        transposed = np.asfortranarray(x)  # any memory layout, same values
+        np.testing.assert_array_equal(normal_cdf(transposed), cdf)
+
+
+def test_gelu_in_blocks_matches_torch():
+    import torch
+    from op_helper import check_op
+
+    import tinytorch.core.nn.functional as F
+
+    with parallel.configured(threads=2, block_bytes=2048, min_parallel_bytes=0):
+        check_op([(9, 40, 24)], F.gelu, torch.nn.functional.gelu, low=-6.0, high=6.0)
