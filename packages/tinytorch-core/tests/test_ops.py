@@ -378,3 +378,17 @@ def test_small_mlp_graph_matches_torch(dtype):
 
     check_op([(8, 5), (5, 7), (7,), (7, 3)], lambda *a: forward(*a, "tt"),
              lambda *a: forward(*a, "torch"), dtype=dtype)
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 5), (2, 3, 5), (2, 0, 5), (4, 1, 3, 5)])
+def test_rows_matmul_is_matmul_with_one_blas_call(shape):
+    from tinytorch.core.ops.linalg import rows_matmul
+
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(shape), rng.standard_normal((5, 7))
+    transposed = np.swapaxes(rng.standard_normal((*shape[:-2], 5, shape[-2])), -1, -2) \
+        if len(shape) > 1 else x  # a non-contiguous x works too (one copy)
+    for a in (x, transposed):
+        out = rows_matmul(a, w)
+        assert out.shape == np.matmul(a, w).shape
+        np.testing.assert_allclose(out, np.matmul(a, w), rtol=1e-12, atol=1e-12)

@@ -24,6 +24,7 @@ import numpy as np
 
 from tinytorch.core.autograd import Function
 from tinytorch.core.ops import gelu_derivative, normal_cdf
+from tinytorch.core.ops.linalg import rows_matmul
 
 
 class FeedForward(Function):
@@ -31,7 +32,7 @@ class FeedForward(Function):
 
     @staticmethod
     def forward(ctx, x, w1, b1, w2, b2, dropout_p, rng):
-        h = np.matmul(x, w1.T)
+        h = rows_matmul(x, w1.T)
         if b1 is not None:
             h += b1
         cdf = normal_cdf(h)
@@ -40,7 +41,7 @@ class FeedForward(Function):
         if dropout_p > 0.0:
             keep = (rng.random(a.shape) >= dropout_p) / a.dtype.type(1.0 - dropout_p)
             a *= keep.astype(a.dtype)
-        y = np.matmul(a, w2.T)
+        y = rows_matmul(a, w2.T)
         if b2 is not None:
             y += b2
         ctx.save_for_backward(x, w1, w2)
@@ -59,12 +60,12 @@ class FeedForward(Function):
             a *= keep.astype(a.dtype)
         grad_w2 = np.matmul(flat_grad.T, a.reshape(-1, a.shape[-1])) if need_w2 else None
         grad_b2 = flat_grad.sum(axis=0) if ctx.has_b2 and need_b2 else None
-        grad_h = np.matmul(grad, w2)
+        grad_h = rows_matmul(grad, w2)
         if keep is not None:
             grad_h *= keep.astype(grad_h.dtype)
         grad_h *= gelu_derivative(h, cdf)  # Phi(h) + h * phi(h)
         flat_h = grad_h.reshape(-1, grad_h.shape[-1])
         grad_w1 = np.matmul(flat_h.T, x.reshape(-1, x.shape[-1])) if need_w1 else None
         grad_b1 = flat_h.sum(axis=0) if ctx.has_b1 and need_b1 else None
-        grad_x = np.matmul(grad_h, w1) if need_x else None
+        grad_x = rows_matmul(grad_h, w1) if need_x else None
         return grad_x, grad_w1, grad_b1, grad_w2, grad_b2

@@ -8,10 +8,15 @@ gradient over any batch dims that were broadcast.
 Systems lesson: an (n, k) x (k, m) matmul does 2nkm FLOPs on (nk + km + nm) numbers, so
 its arithmetic intensity grows with size: large matmuls are compute-bound and run at the
 BLAS library's peak, which is why every layer is turned into one. Fusing x W^T + b into
-one op saves a graph node and a temporary the size of the output.
+one op saves a graph node and a temporary the size of the output. And one large product
+beats many small ones: numpy's matmul of a (12, 64, k) batch by a (k, m) matrix makes 12
+BLAS calls of 64 rows each; viewed as one (768, k) matrix it is a single call, ~1.5x
+faster on one core and far better split across cores (`rows_matmul`).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -72,6 +77,14 @@ def matmul(a, b) -> Tensor:
                          "broadcast together") from None
 
 
+def rows_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x (..., k) @ w (k, m) as one 2-D product over all the leading dims of x."""
+    if x.ndim <= 2:
+        return np.matmul(x, w)
+    rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
+    return np.matmul(rows, w).reshape(*x.shape[:-1], w.shape[-1])
+
+
 class Linear(Function):
     """y = x W^T + b in one node; x may have any number of leading dims."""
 
@@ -79,18 +92,20 @@ class Linear(Function):
     def forward(ctx, x, weight, bias=None):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
+        leading = x.shape[:-1]
+        x = x.reshape(math.prod(leading), x.shape[-1])  # (..., in) -> (N, in): see rows_matmul
         # BEGIN SOLUTION
         out = np.matmul(x, weight.T)
         if bias is not None:
             out += bias
         # END SOLUTION
-        return out
+        return out.reshape(*leading, out.shape[-1])
 
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad[:2]
-        grad_x = np.matmul(grad, weight) if need_x else None
+        grad_x = rows_matmul(grad, weight) if need_x else None
         grad_w = grad_b = None
         flat_grad = grad.reshape(-1, grad.shape[-1])
         if need_w:

@@ -190,10 +190,11 @@ _A = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
 _exact_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
-def _erf_float32(x: np.ndarray) -> np.ndarray:
+def _erf_float32(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """A & S 7.1.26 evaluated in place: each step reuses one buffer instead of allocating
     a temporary, ~5x faster than the same formula written as one expression."""
     f = np.float32
+    out = np.empty_like(x) if out is None else out
     z = np.abs(x)
     t = z * f(_P)
     t += f(1)
@@ -207,8 +208,7 @@ def _erf_float32(x: np.ndarray) -> np.ndarray:
     np.exp(z, out=z)
     poly *= z
     np.subtract(f(1), poly, out=poly)  # erf(|x|)
-    np.copysign(poly, x, out=poly)  # erf is odd
-    return poly
+    return np.copysign(poly, x, out=out)  # erf is odd
 
 
 def erf(x: np.ndarray) -> np.ndarray:
@@ -234,11 +234,10 @@ def normal_cdf(x: np.ndarray) -> np.ndarray:
     return _blockwise(_normal_cdf_float32, x)
 
 
-def _normal_cdf_float32(x: np.ndarray) -> np.ndarray:
-    cdf = _erf_float32(x * np.float32(_INV_SQRT_2))
-    cdf *= np.float32(0.5)
-    cdf += np.float32(0.5)
-    return cdf
+def _normal_cdf_float32(out: np.ndarray, x: np.ndarray) -> None:
+    _erf_float32(x * np.float32(_INV_SQRT_2), out=out)
+    out *= np.float32(0.5)
+    out += np.float32(0.5)
 
 
 def gelu_derivative(x: np.ndarray, cdf: np.ndarray) -> np.ndarray:
@@ -246,24 +245,23 @@ def gelu_derivative(x: np.ndarray, cdf: np.ndarray) -> np.ndarray:
     return _blockwise(_gelu_derivative, x, cdf)
 
 
-def _gelu_derivative(x: np.ndarray, cdf: np.ndarray) -> np.ndarray:
-    out = np.square(x)
+def _gelu_derivative(out: np.ndarray, x: np.ndarray, cdf: np.ndarray) -> None:
+    np.square(x, out=out)
     out *= x.dtype.type(-0.5)
     np.exp(out, out=out)
     out *= x.dtype.type(_INV_SQRT_2PI)
     out *= x
     out += cdf
-    return out
 
 
 def _blockwise(kernel, x: np.ndarray, *others: np.ndarray) -> np.ndarray:
-    """kernel(x, *others) elementwise, computed block by block into one output array."""
+    """kernel(out, x, *others) elementwise, computed block by block into one output array."""
     flat = [np.ascontiguousarray(a).reshape(-1) for a in (x, *others)]
     out = np.empty(x.shape, dtype=x.dtype)
     out_flat = out.reshape(-1)
 
     def block(part):
-        out_flat[part] = kernel(*(a[part] for a in flat))
+        kernel(out_flat[part], *(a[part] for a in flat))
 
     # the kernels keep ~4 block-sized temporaries alive: size blocks by 4 numbers each
     parallel.for_each_block(block, out_flat.size, 4 * x.itemsize)
