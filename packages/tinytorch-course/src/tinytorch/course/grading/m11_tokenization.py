@@ -89,8 +89,8 @@ def char_tokenizer_any_text(student, case):
 def _merge_cases(h):
     st = h.st
     symbol = st.integers(0, 3)
-    return st.fixed_dictionaries({"seq": st.lists(symbol, max_size=16),
-                                  "pair": st.tuples(symbol, symbol)})
+    return st.fixed_dictionaries({"seq": st.lists(symbol, max_size=14),
+                                  "pair": st.tuples(symbol, symbol), "at": st.integers(0, 14)})
 
 
 def _merged(seq, a, b, new):
@@ -109,7 +109,8 @@ def _merged(seq, a, b, new):
 def merge_pair_any_sequence(student, case):
     """_merge_pair on any sequence, with repeated and self-overlapping pairs (a, a):
     each leftmost non-overlapping occurrence becomes the new id, the input is unchanged."""
-    seq, (a, b) = list(case["seq"]), case["pair"]
+    (a, b), at = case["pair"], case["at"] % (len(case["seq"]) + 1)
+    seq = case["seq"][:at] + [a, b] + case["seq"][at:]  # the pair occurs at least once
     original = list(seq)
     got = student._merge_pair(seq, a, b, 9)
     check_equal(list(got), _merged(original, a, b, 9), f"_merge_pair({original}, ({a}, {b}), 9)")
