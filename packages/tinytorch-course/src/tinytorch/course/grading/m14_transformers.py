@@ -112,3 +112,51 @@ def causal_block_ignores_the_future(student):
     check_close(b[:, :3], a[:, :3], "outputs of positions 0-2 after editing positions 3-5",
                 atol=1e-5)
     assert not np.allclose(a[:, 3:], b[:, 3:]), "later positions must see their own input"
+
+
+class _GrowingCache:
+    """The smallest KV cache (module 15 writes the real one): keeps every appended
+    position and returns all of them, as LayerKVCache.append does."""
+
+    def __init__(self):
+        self.keys = self.values = None
+
+    def append(self, keys, values):
+        if self.keys is None:
+            self.keys, self.values = keys.copy(), values.copy()
+        else:
+            self.keys = np.concatenate([self.keys, keys], axis=2)
+            self.values = np.concatenate([self.values, values], axis=2)
+        return self.keys, self.values
+
+
+def _cache_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({
+        "batch": st.integers(1, 2), "chunks": st.lists(st.integers(1, 3), min_size=2,
+                                                       max_size=4),
+        "heads": st.sampled_from([1, 2]), "head_dim": st.integers(1, 3),
+        "dtype": h.cases.float_dtypes(h), "seed": h.cases.seeds(h)})
+
+
+@grading_test(points=1, cases=_cache_cases, examples=8)
+def cached_block_equals_the_full_causal_pass(student, case):
+    """Fed a sequence in chunks through a KV cache (queries shorter than the keys, at an
+    offset), the block's outputs equal those of one causal pass over the whole sequence."""
+    heads, dtype = case["heads"], np.dtype(case["dtype"])
+    d = heads * case["head_dim"]
+    manual_seed(case["seed"])
+    block = student.TransformerBlock(d, heads, dim_feedforward=2 * d, dtype=dtype)
+    length = sum(case["chunks"])
+    x = np.random.default_rng(case["seed"]).standard_normal(
+        (case["batch"], length, d)).astype(dtype)
+    cache, start, pieces = _GrowingCache(), 0, []
+    with no_grad():
+        full = as_numpy(block(Tensor(x), is_causal=True))
+        for size in case["chunks"]:
+            pieces.append(as_numpy(block(Tensor(x[:, start:start + size]), is_causal=True,
+                                         kv_cache=cache)))
+            start += size
+    tol = 1e-4 if dtype == np.float32 else 1e-9
+    check_close(np.concatenate(pieces, axis=1), full, f"TransformerBlock({d}, {heads}) fed "
+                f"chunks {case['chunks']} through a KV cache, {dtype}", rtol=tol, atol=tol)
