@@ -1,6 +1,7 @@
 """Module 04 (Layers): initialisation, Module/Parameter bookkeeping and Linear.
 
-The property-based tests draw weight shapes of 2 to 5 dims (Linear and conv weights),
+The property-based tests draw trees of modules (any depth and fan-out, shared parameters
+and shared children), weight shapes of 2 to 5 dims (Linear and conv weights),
 both fan modes and several gains, and Linear layers of any width applied to inputs with
 any number of batch dims in float32 and float64."""
 
@@ -194,3 +195,62 @@ def linear_forward(student):
     check_close(out, x @ layer.weight.array.T + layer.bias.array, "Linear(4, 2)(x)", rtol=1e-5)
     check_raises(ValueError, lambda: layer(Tensor(np.zeros((3, 5), np.float32))),
                  "Linear(4, 2) on a (3, 5) input", "4")
+
+
+def _tree_cases(h):
+    st = h.st
+    tree = st.recursive(st.tuples(st.integers(0, 2), st.just(())),
+                        lambda inner: st.tuples(st.integers(0, 2),
+                                                st.lists(inner, max_size=3).map(tuple)),
+                        max_leaves=8)
+    return st.fixed_dictionaries({"tree": tree, "share": st.booleans(),
+                                  "reuse_child": st.booleans(),
+                                  "prefix": st.sampled_from(["", "net"])})
+
+
+def _build(student, spec, modules):
+    """A Module per node of `spec` (params, children): parameters p0.., children c0..,
+    and a plain float attribute that must not register."""
+    params, children = spec
+    module = student.Module()
+    modules.append(module)
+    for i in range(params):
+        setattr(module, f"p{i}", student.Parameter(np.full(2, float(len(modules)), np.float32)))
+    module.scale = 0.5
+    for j, child in enumerate(children):
+        setattr(module, f"c{j}", _build(student, child, modules))
+    return module
+
+
+def _expected_names(spec, prefix):
+    """Pre-order: a module's own parameters, then each child's (a module reached twice
+    counts once)."""
+    params, children = spec
+    names = [f"{prefix}.p{i}" if prefix else f"p{i}" for i in range(params)]
+    for j, child in enumerate(children):
+        names += _expected_names(child, f"{prefix}.c{j}" if prefix else f"c{j}")
+    return names
+
+
+@grading_test(points=2, cases=_tree_cases)
+def named_parameters_of_any_tree(student, case):
+    """For any tree of modules: __setattr__ registers Parameters and Modules (not floats),
+    named_parameters yields 'c0.c1.p0'-style names in pre-order, each Parameter once even
+    when shared, honours prefix= and recurse=False."""
+    modules = []
+    root = _build(student, case["tree"], modules)
+    names = _expected_names(case["tree"], case["prefix"])
+    params, children = case["tree"]
+    check_equal(list(root._parameters), [f"p{i}" for i in range(params)], "root._parameters")
+    check_equal(list(root._modules), [f"c{j}" for j in range(len(children))], "root._modules")
+    check_equal("scale" in root._parameters, False, "a float attribute is not a parameter")
+    if case["share"] and len(modules) > 1 and params:
+        modules[-1].shared = root.p0  # the same Parameter, reached a second time
+    if case["reuse_child"] and len(modules) > 1:
+        root.again = modules[1]  # the same Module under a second name
+    got = [n for n, _ in root.named_parameters(prefix=case["prefix"])]
+    check_equal(got, names, f"named_parameters(prefix={case['prefix']!r}) of the tree "
+                f"{case['tree']} (shared parameter: {case['share']}, shared child: "
+                f"{case['reuse_child']})")
+    own = [n for n, _ in root.named_parameters(recurse=False)]
+    check_equal(own, [f"p{i}" for i in range(params)], "named_parameters(recurse=False)")
