@@ -188,6 +188,8 @@ BUGS += [
                                     "kaiming_uniform_any_shape_mode_and_gain"}),
     ("05", "Sequential", "self.add_module(str(i), module)", "self.add_module(str(i + 1), module)",
      {"sequential_registers_children", "sequential_of_any_depth"}),
+    ("05", "Sequential", "for module in self._modules.values():",  # written for 3 layers
+     "for module in list(self._modules.values())[:3]:", {"sequential_of_any_depth"}),
     ("07", "windows", "sw * stride[1]", "sw * stride[0]",
      {"windows_are_the_patches", "col2im_is_the_adjoint", "windows_of_any_geometry"}),
     ("07", "output_hw", "span(kernel, dilation)", "kernel",
