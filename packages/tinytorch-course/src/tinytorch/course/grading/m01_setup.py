@@ -1,10 +1,75 @@
-"""Module 01 (Setup): seeded generators and dtype promotion."""
+"""Module 01 (Setup): seeded generators and dtype promotion.
+
+The property-based tests draw seeds from the whole range numpy accepts (0 to 2^63) and
+every pair of the integer and float dtypes a Tensor holds, so a rule learnt from one
+example (say, "int with float gives float32") cannot pass by luck."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import check_close, check_raises, grading_test
+from . import check_close, check_equal, check_raises, grading_test
+
+DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
+          "float64")
+
+
+def _seed_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({"seed": st.integers(0, 2**63 - 1),
+                                  "other": st.integers(0, 2**32 - 1),
+                                  "draws": st.integers(1, 6)})
+
+
+@grading_test(points=1, cases=_seed_cases)
+def any_seed_replays_numpys_stream(student, case):
+    """For any seed (up to 2^63), Generator(seed), Generator().manual_seed(seed) and the
+    global manual_seed(seed) + get_rng() all replay np.random.default_rng(seed), and
+    reseeding after other draws starts the stream over."""
+    seed, n = case["seed"], case["draws"]
+    expected = np.random.default_rng(seed).standard_normal(n)
+    check_close(student.Generator(seed).rng.standard_normal(n), expected,
+                f"Generator({seed}) draws")
+    g = student.Generator(case["other"])
+    g.rng.random(3)  # draws that reseeding must forget
+    g.manual_seed(seed)
+    check_equal(g.initial_seed(), seed, f"initial_seed() after manual_seed({seed})")
+    check_close(g.rng.standard_normal(n), expected, f"draws after manual_seed({seed})")
+    student.manual_seed(seed)
+    check_close(student.get_rng().standard_normal(n), expected,
+                f"get_rng() draws after the global manual_seed({seed})")
+
+
+def _promoted(a: np.dtype, b: np.dtype) -> str:
+    """TinyTorch's rule written out: same stays; int with float -> the float; two ints
+    (or bools) -> numpy's promotion; two different floats -> refused."""
+    if a == b:
+        return str(a)
+    if a.kind == "f" and b.kind == "f":
+        return "TypeError"
+    if a.kind == "f" or b.kind == "f":
+        return str(a if a.kind == "f" else b)
+    return str(np.promote_types(a, b))
+
+
+def _dtype_pair_cases(h):
+    return h.st.fixed_dictionaries({"a": h.st.sampled_from(DTYPES),
+                                    "b": h.st.sampled_from(DTYPES),
+                                    "op": h.st.sampled_from(["add", "mul", "matmul"])})
+
+
+@grading_test(points=2, cases=_dtype_pair_cases)
+def result_dtype_of_any_pair(student, case):
+    """result_dtype for any pair of bool/int/uint/float dtypes: same stays, int with float
+    gives the float (whatever its width), ints promote like numpy, mixed floats raise."""
+    a, b, op = np.dtype(case["a"]), np.dtype(case["b"]), case["op"]
+    expected = _promoted(a, b)
+    label = f"result_dtype({op!r}, {a}, {b})"
+    if expected == "TypeError":
+        check_raises(TypeError, lambda: student.result_dtype(op, a, b), label, op, str(a),
+                     str(b))
+    else:
+        check_equal(str(np.dtype(student.result_dtype(op, a, b))), expected, label)
 
 
 @grading_test(points=2)

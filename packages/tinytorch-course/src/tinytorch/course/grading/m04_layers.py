@@ -1,4 +1,9 @@
-"""Module 04 (Layers): initialisation, Module/Parameter bookkeeping and Linear."""
+"""Module 04 (Layers): initialisation, Module/Parameter bookkeeping and Linear.
+
+The property-based tests draw trees of modules (any depth and fan-out, shared parameters
+and shared children), weight shapes of 2 to 5 dims (Linear and conv weights),
+both fan modes and several gains, and Linear layers of any width applied to inputs with
+any number of batch dims in float32 and float64."""
 
 from __future__ import annotations
 
@@ -6,9 +11,77 @@ import math
 
 import numpy as np
 
-from tinytorch.core import Tensor, manual_seed
+from tinytorch.core import Generator, Tensor, manual_seed
 
-from . import check_close, check_dtype, check_raises, grading_test
+from . import check_close, check_dtype, check_equal, check_raises, grading_test
+
+
+def _weight_shape_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({
+        "shape": h.hnp.array_shapes(min_dims=2, max_dims=5, min_side=1, max_side=6),
+        "mode": st.sampled_from(["fan_in", "fan_out"]),
+        "gain": st.sampled_from([("leaky_relu", 5 ** 0.5), ("leaky_relu", 0.0), ("relu", None),
+                                 ("tanh", None), ("linear", None)]),
+        "seed": h.cases.seeds(h)})
+
+
+@grading_test(points=1, cases=_weight_shape_cases)
+def fans_of_any_weight_shape(student, case):
+    """fan_in = shape[1] * receptive field and fan_out = shape[0] * receptive field, the
+    receptive field being the product of shape[2:] (1 for a Linear weight)."""
+    shape = tuple(case["shape"])
+    receptive = int(np.prod(shape[2:], dtype=np.int64))
+    got = student._calculate_fan_in_and_fan_out(Tensor(np.zeros(shape, np.float32)))
+    check_equal([int(f) for f in got], [shape[1] * receptive, shape[0] * receptive],
+                f"fans of a {shape} weight")
+
+
+@grading_test(points=1, cases=_weight_shape_cases)
+def kaiming_uniform_any_shape_mode_and_gain(student, case):
+    """kaiming_uniform_(w, a, mode, nonlinearity) draws U(-b, b) from the given generator
+    with b = sqrt(3) * gain / sqrt(fan), for any weight shape, either mode and any gain."""
+    shape, mode = tuple(case["shape"]), case["mode"]
+    nonlinearity, a = case["gain"]
+    receptive = int(np.prod(shape[2:], dtype=np.int64))
+    fan = shape[1] * receptive if mode == "fan_in" else shape[0] * receptive
+    gains = {"relu": 2 ** 0.5, "tanh": 5 / 3, "linear": 1.0,
+             "leaky_relu": (2 / (1 + (a or 0.0) ** 2)) ** 0.5}
+    bound = 3 ** 0.5 * gains[nonlinearity] / fan ** 0.5
+    w = Tensor(np.zeros(shape, np.float64))
+    student.kaiming_uniform_(w, a=a or 0.0, mode=mode, nonlinearity=nonlinearity,
+                             generator=Generator(case["seed"]))
+    expected = Generator(case["seed"]).rng.uniform(-bound, bound, shape)
+    check_close(w, expected, f"kaiming_uniform_ of a {shape} weight, mode={mode}, "
+                f"nonlinearity={nonlinearity}, a={a}", rtol=1e-6, atol=1e-12)
+
+
+def _linear_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({
+        "in": st.integers(1, 6), "out": st.integers(1, 6), "bias": st.booleans(),
+        "batch": st.lists(st.integers(1, 4), max_size=3).map(tuple),
+        "dtype": h.cases.float_dtypes(h), "seed": h.cases.seeds(h)})
+
+
+@grading_test(points=2, cases=_linear_cases)
+def linear_any_width_batch_and_dtype(student, case):
+    """Linear(in, out, bias, dtype): weight (out, in) and bias (out,) of that dtype;
+    forward is x W^T + b over any number of batch dims (gradients are module 06's)."""
+    n_in, n_out, dtype = case["in"], case["out"], np.dtype(case["dtype"])
+    manual_seed(case["seed"])
+    layer = student.Linear(n_in, n_out, bias=case["bias"], dtype=dtype)
+    label = f"Linear({n_in}, {n_out}, bias={case['bias']}, dtype={dtype})"
+    check_dtype(layer.weight, dtype, f"{label}.weight")
+    check_equal(tuple(layer.weight.shape), (n_out, n_in), f"{label}.weight shape")
+    check_equal(None if layer.bias is None else tuple(layer.bias.shape),
+                (n_out,) if case["bias"] else None, f"{label}.bias shape")
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal((*case["batch"], n_in)).astype(dtype)
+    w = layer.weight.array.astype(np.float64)
+    b = np.zeros(n_out) if layer.bias is None else layer.bias.array.astype(np.float64)
+    out = layer(Tensor(x))
+    check_close(out, x @ w.T + b, f"{label} on a {x.shape} input", rtol=1e-5, atol=1e-6)
 
 
 @grading_test(points=1)
@@ -122,3 +195,62 @@ def linear_forward(student):
     check_close(out, x @ layer.weight.array.T + layer.bias.array, "Linear(4, 2)(x)", rtol=1e-5)
     check_raises(ValueError, lambda: layer(Tensor(np.zeros((3, 5), np.float32))),
                  "Linear(4, 2) on a (3, 5) input", "4")
+
+
+def _tree_cases(h):
+    st = h.st
+    tree = st.recursive(st.tuples(st.integers(0, 2), st.just(())),
+                        lambda inner: st.tuples(st.integers(0, 2),
+                                                st.lists(inner, max_size=3).map(tuple)),
+                        max_leaves=8)
+    return st.fixed_dictionaries({"tree": tree, "share": st.booleans(),
+                                  "reuse_child": st.booleans(),
+                                  "prefix": st.sampled_from(["", "net"])})
+
+
+def _build(student, spec, modules):
+    """A Module per node of `spec` (params, children): parameters p0.., children c0..,
+    and a plain float attribute that must not register."""
+    params, children = spec
+    module = student.Module()
+    modules.append(module)
+    for i in range(params):
+        setattr(module, f"p{i}", student.Parameter(np.full(2, float(len(modules)), np.float32)))
+    module.scale = 0.5
+    for j, child in enumerate(children):
+        setattr(module, f"c{j}", _build(student, child, modules))
+    return module
+
+
+def _expected_names(spec, prefix):
+    """Pre-order: a module's own parameters, then each child's (a module reached twice
+    counts once)."""
+    params, children = spec
+    names = [f"{prefix}.p{i}" if prefix else f"p{i}" for i in range(params)]
+    for j, child in enumerate(children):
+        names += _expected_names(child, f"{prefix}.c{j}" if prefix else f"c{j}")
+    return names
+
+
+@grading_test(points=2, cases=_tree_cases)
+def named_parameters_of_any_tree(student, case):
+    """For any tree of modules: __setattr__ registers Parameters and Modules (not floats),
+    named_parameters yields 'c0.c1.p0'-style names in pre-order, each Parameter once even
+    when shared, honours prefix= and recurse=False."""
+    modules = []
+    root = _build(student, case["tree"], modules)
+    names = _expected_names(case["tree"], case["prefix"])
+    params, children = case["tree"]
+    check_equal(list(root._parameters), [f"p{i}" for i in range(params)], "root._parameters")
+    check_equal(list(root._modules), [f"c{j}" for j in range(len(children))], "root._modules")
+    check_equal("scale" in root._parameters, False, "a float attribute is not a parameter")
+    if case["share"] and len(modules) > 1 and params:
+        modules[-1].shared = root.p0  # the same Parameter, reached a second time
+    if case["reuse_child"] and len(modules) > 1:
+        root.again = modules[1]  # the same Module under a second name
+    got = [n for n, _ in root.named_parameters(prefix=case["prefix"])]
+    check_equal(got, names, f"named_parameters(prefix={case['prefix']!r}) of the tree "
+                f"{case['tree']} (shared parameter: {case['share']}, shared child: "
+                f"{case['reuse_child']})")
+    own = [n for n, _ in root.named_parameters(recurse=False)]
+    check_equal(own, [f"p{i}" for i in range(params)], "named_parameters(recurse=False)")

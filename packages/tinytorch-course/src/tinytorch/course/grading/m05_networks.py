@@ -1,4 +1,8 @@
-"""Module 05 (Networks): Sequential composition and the XOR network."""
+"""Module 05 (Networks): Sequential composition and the XOR network.
+
+The property-based test builds networks of random depth (0 to 6 modules), widths,
+activations and nesting, runs them on batches of any size in float32 and float64 and
+compares outputs and parameter names with numpy."""
 
 from __future__ import annotations
 
@@ -6,7 +10,53 @@ import numpy as np
 
 from tinytorch.core import Tensor, nn
 
-from . import check_close, check_raises, grading_test
+from . import check_close, check_equal, check_raises, grading_test
+
+_NUMPY_ACTIVATIONS = {"ReLU": lambda z: np.maximum(z, 0), "Tanh": np.tanh,
+                      "Sigmoid": lambda z: 1 / (1 + np.exp(-z))}
+
+
+def _network_cases(h):
+    st = h.st
+    layer = st.one_of(st.tuples(st.just("Linear"), st.integers(1, 5)),
+                      st.tuples(st.sampled_from(sorted(_NUMPY_ACTIVATIONS)), st.just(0)))
+    return st.fixed_dictionaries({
+        "layers": st.lists(layer, max_size=6), "width": st.integers(1, 5),
+        "batch": st.integers(1, 4), "nest": st.booleans(),
+        "dtype": h.cases.float_dtypes(h), "seed": h.cases.seeds(h)})
+
+
+@grading_test(points=2, cases=_network_cases)
+def sequential_of_any_depth(student, case):
+    """Any stack of Linear layers and activations (empty, deep, nested in a second
+    Sequential): the output is the layers applied in order, parameters are named
+    '<position>.weight' (nested: '0.<position>.weight')."""
+    rng = np.random.default_rng(case["seed"])
+    dtype, width = np.dtype(case["dtype"]), case["width"]
+    modules, steps, names = [], [], []
+    for position, (kind, out) in enumerate(case["layers"]):
+        if kind == "Linear":
+            layer = nn.Linear(width, out, dtype=dtype)
+            w, b = layer.weight.array.astype(np.float64), layer.bias.array.astype(np.float64)
+            steps.append(lambda z, w=w, b=b: z @ w.T + b)
+            names += [f"{position}.weight", f"{position}.bias"]
+            width = out
+        else:
+            layer = getattr(student, kind)()
+            steps.append(_NUMPY_ACTIVATIONS[kind])
+        modules.append(layer)
+    model = student.Sequential(*modules)
+    if case["nest"]:
+        model = student.Sequential(model)
+        names = [f"0.{n}" for n in names]
+    check_equal([n for n, _ in model.named_parameters()], names, "named_parameters()")
+    x = rng.standard_normal((case["batch"], case["width"])).astype(dtype)
+    expected = x.astype(np.float64)
+    for step in steps:
+        expected = step(expected)
+    out = model(Tensor(x))
+    label = f"Sequential of {[k for k, _ in case['layers']]} on a {x.shape} {dtype} batch"
+    check_close(out, expected, label, rtol=1e-4, atol=1e-5)
 
 
 @grading_test(points=1)

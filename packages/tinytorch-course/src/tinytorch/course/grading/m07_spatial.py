@@ -1,10 +1,86 @@
-"""Module 07 (Spatial): output sizes, patch views, im2col and its adjoint col2im."""
+"""Module 07 (Spatial): output sizes, patch views, im2col and its adjoint col2im.
+
+The property-based tests draw any geometry: batch and channels, image heights and widths,
+rectangular kernels, different strides and dilations along the two axes, padding, in
+float32 and float64, and compare with the definitions written as loops here."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import check_close, grading_test
+from . import check_close, check_equal, grading_test
+
+
+def _geometry_cases(h):
+    st = h.st
+    two = st.tuples
+    return st.fixed_dictionaries({
+        "n": st.integers(1, 2), "c": st.integers(1, 3),
+        "hw": two(st.integers(1, 7), st.integers(1, 7)),
+        "kernel": two(st.integers(1, 3), st.integers(1, 3)),
+        "stride": two(st.integers(1, 3), st.integers(1, 3)),
+        "dilation": two(st.integers(1, 2), st.integers(1, 2)),
+        "padding": two(st.integers(0, 2), st.integers(0, 2)),
+        "dtype": h.cases.float_dtypes(h), "seed": h.cases.seeds(h)})
+
+
+def _geometry(case):
+    """A padded NHWC input the kernel fits in (the image grows to fit the dilated kernel)."""
+    kernel, stride, dilation = case["kernel"], case["stride"], case["dilation"]
+    reach = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    hw = [max(side, r - 2 * p) for side, r, p in zip(case["hw"], reach, case["padding"])]
+    x = np.random.default_rng(case["seed"]).standard_normal(
+        (case["n"], case["c"], *hw)).astype(case["dtype"])
+    pads = tuple((p, p) for p in case["padding"])
+    padded = np.pad(x.transpose(0, 2, 3, 1), ((0, 0), *pads, (0, 0)))
+    out_hw = tuple((p - r) // s + 1 for p, r, s in zip(padded.shape[1:3], reach, stride))
+    return padded, kernel, stride, dilation, out_hw
+
+
+def _label(padded, kernel, stride, dilation):
+    return (f"padded input {padded.shape[1:3]}, kernel {kernel}, stride {stride}, "
+            f"dilation {dilation}")
+
+
+@grading_test(points=1, cases=_geometry_cases)
+def output_size_of_any_geometry(student, case):
+    """output_hw is (padded - dilation*(k-1) - 1) // stride + 1 along each axis, for
+    rectangular kernels and different strides and dilations per axis."""
+    padded, kernel, stride, dilation, out_hw = _geometry(case)
+    got = student.output_hw(padded.shape[1:3], kernel, stride, dilation)
+    check_equal([int(v) for v in got], list(out_hw), "output_hw of " +
+                _label(padded, kernel, stride, dilation))
+
+
+@grading_test(points=2, cases=_geometry_cases)
+def windows_of_any_geometry(student, case):
+    """windows(...)[:, y, x, i, j] is the input pixel at (y*stride + i*dilation,
+    x*stride + j*dilation) of every image and channel, per axis, for any geometry."""
+    padded, kernel, stride, dilation, out_hw = _geometry(case)
+    patches = student.windows(padded, kernel, stride, dilation, out_hw)
+    expected = np.empty((padded.shape[0], *out_hw, *kernel, padded.shape[3]), padded.dtype)
+    for y, x, i, j in np.ndindex(*out_hw, *kernel):
+        expected[:, y, x, i, j] = padded[:, y * stride[0] + i * dilation[0],
+                                         x * stride[1] + j * dilation[1]]
+    check_close(patches, expected, "windows of " + _label(padded, kernel, stride, dilation))
+
+
+@grading_test(points=2, cases=_geometry_cases)
+def col2im_of_any_geometry(student, case):
+    """col2im adds every patch gradient back onto the pixel it was read from (overlaps
+    add up, skipped pixels stay 0), for any geometry and both float dtypes."""
+    padded, kernel, stride, dilation, out_hw = _geometry(case)
+    n, c = padded.shape[0], padded.shape[3]
+    grads = np.random.default_rng(case["seed"] + 1).standard_normal(
+        (n, *out_hw, *kernel, c)).astype(padded.dtype)
+    expected = np.zeros(padded.shape)
+    for y, x, i, j in np.ndindex(*out_hw, *kernel):
+        expected[:, y * stride[0] + i * dilation[0], x * stride[1] + j * dilation[1]] += \
+            grads[:, y, x, i, j]
+    cols = grads.reshape(n * out_hw[0] * out_hw[1], 1, -1)  # im2col's layout, one group
+    back = student.col2im(cols, padded.shape, kernel, stride, dilation, out_hw)
+    check_close(back, expected, "col2im of " + _label(padded, kernel, stride, dilation),
+                rtol=1e-5, atol=1e-5)
 
 
 def _image(n=2, c=3, h=6, w=5, seed=0):

@@ -1,6 +1,12 @@
 """Module 08 (Optimizers): SGD with momentum/Nesterov/weight decay, Adam, AdamW, and
 what their state costs in memory. Expected values come from the update formulas written
-out in numpy here, step by step."""
+out in numpy here, step by step.
+
+The property-based tests draw parameters of any shape (a scalar too), float32 and float64,
+gradients from 1e-3 to 1e3 and 2 to 4 steps; SGD runs without momentum, with momentum,
+with dampening and with Nesterov, Adam with any betas, eps, AMSGrad, maximize and L2 or
+decoupled decay, each with and without weight decay; every step is compared with the
+formulas in float64."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import numpy as np
 
 from tinytorch.core import Tensor
 
-from . import check_close, grading_test
+from . import as_numpy, check_close, check_dtype, grading_test
 
 GRADS = [np.array([[0.5, -1.0, 2.0]], np.float32), np.array([[0.1, 0.3, -0.2]], np.float32),
          np.array([[-0.4, 0.2, 0.05]], np.float32)]
@@ -115,3 +121,106 @@ def adamw_decays_decoupled(student):
     p, _ = _run(student.AdamW, lr=0.01, weight_decay=0.5)
     check_close(p, _adam_reference(0.01, weight_decay=0.5, decoupled=True),
                 "p after 3 AdamW steps")
+
+
+def _trajectory_cases(h, **hyper):
+    st = h.st
+    return st.fixed_dictionaries({
+        "shape": h.hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4),
+        "steps": st.integers(2, 4), "dtype": h.cases.float_dtypes(h),
+        "scale": st.sampled_from([1e-3, 1.0, 1e3]), "seed": h.cases.seeds(h),
+        "lr": st.sampled_from([0.1, 0.01]), **hyper})
+
+
+def _trajectory(case):
+    rng = np.random.default_rng(case["seed"])
+    shape, dtype = tuple(case["shape"]), np.dtype(case["dtype"])
+    start = rng.standard_normal(shape).astype(dtype)
+    grads = [(rng.standard_normal(shape) * case["scale"]).astype(dtype)
+             for _ in range(case["steps"])]
+    return start, grads
+
+
+def _run_steps(optimizer, p, grads):
+    """Step through the gradients, yielding a copy of the parameter after every step (the
+    optimizer updates it in place)."""
+    for step, g in enumerate(grads, start=1):
+        p.grad = Tensor(g.copy())
+        optimizer.step()
+        yield step, np.array(as_numpy(p), copy=True)
+
+
+SGD_CONFIGS = ((0.0, 0.0, False), (0.9, 0.0, False), (0.5, 0.3, False), (0.9, 0.0, True))
+
+
+def _sgd_cases(h):
+    return _trajectory_cases(h, weight_decay=h.st.sampled_from([0.0, 0.1]))
+
+
+@grading_test(points=2, cases=_sgd_cases)
+def sgd_any_hyperparameters(student, case):
+    """SGD step by step for any shape, dtype and gradient size, without momentum, with
+    momentum, with dampening and with Nesterov, each with and without weight decay:
+    b = g first, then b = m b + (1 - dampening) g; Nesterov steps along g + m b."""
+    lr, decay = case["lr"], case["weight_decay"]
+    start, grads = _trajectory(case)
+    tol = 1e-4 if start.dtype == np.float32 else 1e-9
+    for momentum, dampening, nesterov in SGD_CONFIGS:
+        p = Tensor(start.copy(), requires_grad=True)
+        opt = student.SGD([p], lr=lr, momentum=momentum, dampening=dampening,
+                          weight_decay=decay, nesterov=nesterov)
+        expected, buf = start.astype(np.float64), None
+        label = (f"SGD(lr={lr}, momentum={momentum}, dampening={dampening}, "
+                 f"weight_decay={decay}, nesterov={nesterov}) on a {start.shape} "
+                 f"{start.dtype} parameter")
+        for step, param in _run_steps(opt, p, grads):
+            g = grads[step - 1].astype(np.float64) + decay * expected
+            if momentum:
+                buf = g if buf is None else momentum * buf + (1 - dampening) * g
+                g = g + momentum * buf if nesterov else buf
+            expected = expected - lr * g
+            check_close(param, expected, f"{label}, after step {step}", rtol=tol,
+                        atol=tol * case["scale"] * lr)
+        check_dtype(p, start.dtype, f"{label}: the parameter's dtype")
+
+
+def _adam_cases(h):
+    st = h.st
+    return _trajectory_cases(h, betas=st.sampled_from([(0.9, 0.999), (0.8, 0.99), (0.5, 0.9)]),
+                             eps=st.sampled_from([1e-8, 1e-3]),
+                             weight_decay=st.sampled_from([0.0, 0.1]),
+                             decoupled=st.booleans(), amsgrad=st.booleans(),
+                             maximize=st.booleans())
+
+
+@grading_test(points=2, cases=_adam_cases)
+def adam_any_hyperparameters(student, case):
+    """Adam and AdamW step by step for any shape, dtype and gradient size, any betas and
+    eps, with AMSGrad and maximize: bias-corrected m and v, L2 or decoupled weight decay."""
+    (beta1, beta2), eps, lr = case["betas"], case["eps"], case["lr"]
+    decay, decoupled = case["weight_decay"], case["decoupled"]
+    start, grads = _trajectory(case)
+    p = Tensor(start.copy(), requires_grad=True)
+    cls = student.AdamW if decoupled else student.Adam
+    opt = cls([p], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=decay,
+              amsgrad=case["amsgrad"], maximize=case["maximize"])
+    label = (f"{cls.__name__}(lr={lr}, betas={(beta1, beta2)}, eps={eps}, "
+             f"weight_decay={decay}, amsgrad={case['amsgrad']}, maximize={case['maximize']}) "
+             f"on a {start.shape} {start.dtype} parameter with gradients ~{case['scale']:g}")
+    expected = start.astype(np.float64)
+    m, v, v_max = (np.zeros_like(expected) for _ in range(3))
+    tol = 1e-4 if start.dtype == np.float32 else 1e-9
+    for step, param in _run_steps(opt, p, grads):
+        g = grads[step - 1].astype(np.float64) * (-1 if case["maximize"] else 1)
+        if decay and decoupled:
+            expected = expected * (1 - lr * decay)
+        elif decay:
+            g = g + decay * expected
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_max = np.maximum(v_max, v)
+        second = v_max if case["amsgrad"] else v
+        expected = expected - lr / (1 - beta1 ** step) * m / (
+            np.sqrt(second) / np.sqrt(1 - beta2 ** step) + eps)
+        check_close(param, expected, f"{label}, after step {step}", rtol=tol, atol=tol * lr)
+    check_dtype(p, start.dtype, f"{label}: the parameter's dtype")

@@ -1,4 +1,8 @@
-"""Module 09 (DataLoader): collation, batch counts, order, shuffling and reproducibility."""
+"""Module 09 (DataLoader): collation, batch counts, order, shuffling and reproducibility.
+
+The property-based tests draw dataset sizes (empty too), batch sizes larger and smaller
+than the dataset, drop_last, shuffle and seeds, and check every batch of two epochs; and
+nested samples (dicts of tuples of arrays of any shape and dtype, numbers) for collation."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import numpy as np
 
 from tinytorch.core import Generator, Tensor
 
-from . import check_close, check_dtype, check_raises, grading_test
+from . import as_numpy, check_close, check_dtype, check_equal, check_raises, grading_test
 
 
 class _Squares:
@@ -85,3 +89,91 @@ def shuffle_is_a_seeded_permutation(student):
         "a generator seeded the same way must replay the same order"
     expected = np.random.default_rng(7).permutation(20).tolist()
     assert first == expected, "the order should be get_rng(generator).permutation(N)"
+
+
+def _loader_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({
+        "samples": st.integers(0, 23), "batch_size": st.integers(1, 9),
+        "drop_last": st.booleans(), "shuffle": st.booleans(), "seed": h.cases.seeds(h)})
+
+
+@grading_test(points=2, cases=_loader_cases)
+def batches_of_any_size(student, case):
+    """For any dataset size, batch size, drop_last and shuffle: len(loader) batches per
+    epoch, each of batch_size samples except a short last one (kept unless drop_last),
+    walking arange(N) or, shuffled, the generator's permutation (a new one each epoch)."""
+    n, size, drop = case["samples"], case["batch_size"], case["drop_last"]
+    loader = student.DataLoader(_Squares(n), batch_size=size, drop_last=drop,
+                                shuffle=case["shuffle"], generator=Generator(case["seed"]))
+    label = (f"DataLoader(N={n}, batch_size={size}, drop_last={drop}, "
+             f"shuffle={case['shuffle']})")
+    expected_len = n // size if drop else -(-n // size)
+    check_equal(len(loader), expected_len, f"len({label})")
+    rng = np.random.default_rng(case["seed"])
+    for epoch in (1, 2):
+        order = rng.permutation(n) if case["shuffle"] else np.arange(n)
+        stop = n - n % size if drop else n
+        expected = [order[i:i + size].tolist() for i in range(0, stop, size)]
+        check_equal(_firsts(loader), expected, f"the samples of each batch of {label}, "
+                    f"epoch {epoch}")
+
+
+_LEAF_DTYPES = ("float32", "float64", "int64", "int32", "uint8", "bool")
+
+
+def _collate_cases(h):
+    st = h.st
+    leaf = st.one_of(
+        st.tuples(st.just("array"), st.sampled_from(_LEAF_DTYPES),
+                  h.hnp.array_shapes(min_dims=0, max_dims=3, max_side=3)),
+        st.tuples(st.sampled_from(["int", "float", "bool", "str"]), st.just(""), st.just(())))
+    structure = st.recursive(leaf, lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3).map(lambda items: ("tuple", items)),
+        st.dictionaries(st.sampled_from("abcd"), inner, min_size=1, max_size=3)
+        .map(lambda fields: ("dict", fields))), max_leaves=5)
+    return st.fixed_dictionaries({"structure": structure, "batch": st.integers(1, 4),
+                                  "seed": h.cases.seeds(h)})
+
+
+def _sample(structure, rng):
+    kind = structure[0]
+    if kind == "tuple":
+        return tuple(_sample(s, rng) for s in structure[1])
+    if kind == "dict":
+        return {k: _sample(s, rng) for k, s in structure[1].items()}
+    if kind == "array":
+        return (rng.standard_normal(structure[2]) * 5).astype(structure[1])
+    value = rng.standard_normal()
+    return {"int": int(value * 10), "float": float(value), "bool": bool(value > 0),
+            "str": f"s{value:.2f}"}[kind]
+
+
+def _check_collated(got, samples, where):
+    first = samples[0]
+    if isinstance(first, tuple):
+        check_equal(type(got).__name__, "list", f"type of the batch of tuples at {where}")
+        for i in range(len(first)):
+            _check_collated(got[i], [s[i] for s in samples], f"{where}[{i}]")
+    elif isinstance(first, dict):
+        check_equal(sorted(got), sorted(first), f"keys at {where}")
+        for key in first:
+            _check_collated(got[key], [s[key] for s in samples], f"{where}[{key!r}]")
+    elif isinstance(first, str):
+        check_equal(got, list(samples), f"strings at {where}")
+    else:
+        dtype = {int: np.int64, float: np.float32, bool: np.bool_}.get(type(first))
+        expected = np.array(samples, dtype=dtype) if dtype else np.stack(samples)
+        check_dtype(got, expected.dtype, f"dtype at {where}")
+        check_close(as_numpy(got).astype(np.float64), expected.astype(np.float64),
+                    f"values at {where}")
+
+
+@grading_test(points=1, cases=_collate_cases)
+def collate_any_nested_samples(student, case):
+    """default_collate stacks any nesting of tuples and dicts leaf by leaf: arrays of any
+    shape keep their dtype, Python ints become int64, floats float32, bools bool, strings
+    stay a list."""
+    rng = np.random.default_rng(case["seed"])
+    samples = [_sample(case["structure"], rng) for _ in range(case["batch"])]
+    _check_collated(student.default_collate(samples), samples, "the batch")

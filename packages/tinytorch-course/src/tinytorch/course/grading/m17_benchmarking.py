@@ -1,10 +1,75 @@
-"""Module 17 (Benchmarking): confidence intervals of the median and the roofline model."""
+"""Module 17 (Benchmarking): confidence intervals of the median and the roofline model.
+
+The property-based tests draw sample counts from 1 to 40 (with repeated timings), levels
+from 50% to 99%, every (n, j) coverage, and machines with ceilings from 1 GFLOP/s to
+10 TFLOP/s, probing intensities on both sides of the ridge point and exactly on it."""
 
 from __future__ import annotations
 
 import math
 
-from . import check_close, grading_test
+from . import check_close, check_equal, grading_test
+
+
+def _exact_coverage(n: int, j: int) -> float:
+    return sum(math.comb(n, i) for i in range(j, n - j + 1)) / 2**n
+
+
+def _interval_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({
+        "samples": st.lists(st.integers(1, 30).map(lambda t: t / 10), min_size=1, max_size=40),
+        "level": st.sampled_from([0.5, 0.8, 0.9, 0.95, 0.99]), "j": st.integers(1, 20)})
+
+
+@grading_test(points=2, cases=_interval_cases)
+def median_interval_any_samples(student, case):
+    """For any samples (in any order, repeats too) and level: _coverage(n, j) is the
+    binomial sum, and median_ci is the narrowest [x_j, x_(n+1-j)] reaching the level
+    ([min, max] with its own, lower coverage when none does)."""
+    samples, level = case["samples"], case["level"]
+    n = len(samples)
+    j = min(case["j"], (n + 1) // 2)
+    check_close(student._coverage(n, j), _exact_coverage(n, j), f"_coverage({n}, {j})",
+                rtol=1e-12, atol=0)
+    ordered = sorted(samples)
+    best = 1
+    while best + 1 <= n // 2 and _exact_coverage(n, best + 1) >= level:
+        best += 1
+    ci = student.median_ci(list(samples), level)
+    check_equal([float(ci.low), float(ci.high)], [ordered[best - 1], ordered[n - best]],
+                f"median_ci of {n} samples at level {level}")
+    check_close(ci.level, _exact_coverage(n, best), f"the coverage median_ci reports for "
+                f"{n} samples at level {level}", rtol=1e-12, atol=0)
+
+
+def _roofline_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({
+        "peak": st.sampled_from([1.0, 37.5, 250.0, 1e4]),
+        "bandwidth": st.sampled_from([1.0, 12.8, 100.0, 900.0]),
+        "factors": st.lists(st.sampled_from([1e-3, 0.1, 0.5, 1.0, 2.0, 10.0, 1e3]),
+                            min_size=1, max_size=6)})
+
+
+@grading_test(points=2, cases=_roofline_cases)
+def roofline_any_machine(student, case):
+    """For any ceilings: ridge = peak / bandwidth, attainable = min(peak, bandwidth *
+    intensity) and an intensity at or right of the ridge is compute-bound, at intensities
+    from 1000x below the ridge to 1000x above it (and exactly on it)."""
+    peak, bandwidth = case["peak"], case["bandwidth"]
+    model = student.RooflineModel(peak_gflops=peak, bandwidth_gbs=bandwidth)
+    machine = f"RooflineModel({peak:g} GFLOP/s, {bandwidth:g} GB/s)"
+    ridge = peak / bandwidth
+    check_close(model.ridge_point, ridge, f"ridge point of {machine}", rtol=1e-12, atol=0)
+    for factor in case["factors"]:
+        intensity = ridge * factor
+        check_close(model.attainable_gflops(intensity), min(peak, bandwidth * intensity),
+                    f"{machine}: attainable GFLOP/s at {intensity:g} FLOP/byte", rtol=1e-12,
+                    atol=0)
+        check_equal(model.classify(intensity),
+                    "compute-bound" if intensity >= ridge else "memory-bound",
+                    f"{machine}: classify({intensity:g}) ({factor:g} x the ridge)")
 
 
 @grading_test(points=1)

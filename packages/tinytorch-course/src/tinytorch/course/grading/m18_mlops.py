@@ -1,10 +1,104 @@
-"""Module 18 (MLOps): int8 quantization arithmetic and magnitude pruning."""
+"""Module 18 (MLOps): int8 quantization arithmetic and magnitude pruning.
+
+The property-based tests draw weights of any shape (1 to 4 dims) and quantization axis
+(negative too), magnitudes from 1e-6 to 1e6, all-zero and all-negative channels,
+activation ranges on either side of zero, and sparsities from 0 to 95%."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import check_close, grading_test
+from . import check_close, check_dtype, check_equal, grading_test
+
+
+def _weight_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({
+        "shape": h.hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=5),
+        "axis": st.integers(-4, 3), "scale": st.sampled_from([1e-6, 1e-2, 1.0, 1e3, 1e6]),
+        "zero_channel": st.booleans(), "negative_channel": st.booleans(),
+        "seed": h.cases.seeds(h)})
+
+
+def _weights(case):
+    shape = tuple(case["shape"])
+    given = case["axis"] % (2 * len(shape)) - len(shape)  # in [-ndim, ndim): negative too
+    axis = given % len(shape)
+    w = (np.random.default_rng(case["seed"]).standard_normal(shape) * case["scale"]) \
+        .astype(np.float32)
+    channels = np.moveaxis(w, axis, 0)  # a view: writes reach w
+    if case["negative_channel"]:
+        channels[0] = -np.abs(channels[0])  # its largest magnitude is a negative weight
+    if case["zero_channel"] and channels.shape[0] > 1:
+        channels[-1] = 0.0
+    return w, axis, given
+
+
+@grading_test(points=2, cases=_weight_cases)
+def quantize_any_weights(student, case):
+    """quantize_per_channel(w, axis) for any shape, axis and magnitude: scale = max|w| /
+    127 per slice along axis (1 for an all-zero slice; the max of |w|, so an all-negative
+    slice is fine), codes = clip(rint(w / scale), -127, 127) as int8; dequantize is within
+    half a step."""
+    w, axis, given = _weights(case)
+    reduce = tuple(i for i in range(w.ndim) if i != axis)
+    max_abs = np.abs(w).max(axis=reduce, keepdims=True) if reduce else np.abs(w)
+    scale = np.where(max_abs > 0, max_abs / 127, 1.0).astype(np.float32)
+    label = f"quantize_per_channel of a {w.shape} weight (~{case['scale']:g}), axis={given}"
+    q, got_scale = student.quantize_per_channel(w, axis=given)
+    check_dtype(q, np.int8, f"{label}: codes")
+    check_close(np.asarray(got_scale).reshape(-1), scale.reshape(-1), f"{label}: scales",
+                rtol=1e-6, atol=0)
+    check_close(q, np.clip(np.rint(w / scale), -127, 127), f"{label}: codes", rtol=0, atol=0)
+    back = student.dequantize_per_channel(q, got_scale, axis=given)
+    check_dtype(back, np.float32, f"dequantize_per_channel of {label}")
+    check_close(back, np.clip(np.rint(w / scale), -127, 127) * scale,
+                f"dequantize_per_channel of {label}", rtol=1e-5, atol=0)
+
+
+def _range_cases(h):
+    st = h.st
+    bound = st.sampled_from([0.0, 1e-3, 0.5, 1.0, 6.0, 100.0])
+    return st.fixed_dictionaries({"low": bound.map(lambda b: -b), "high": bound,
+                                  "shift": st.sampled_from([0.0, 2.0, -2.0])})
+
+
+@grading_test(points=1, cases=_range_cases)
+def activation_qparams_any_range(student, case):
+    """activation_qparams(low, high): the range is widened to include 0, scale = (high -
+    low) / 255 (1 for an empty range), zero_point = round(-low / scale) in [0, 255], so
+    that 0 is represented exactly."""
+    low, high = case["low"] + case["shift"], case["high"] + case["shift"]
+    lo, hi = min(low, 0.0), max(high, 0.0)
+    scale = (hi - lo) / 255 if hi > lo else 1.0
+    zero = int(np.clip(round(-lo / scale), 0, 255))
+    got_scale, got_zero = student.activation_qparams(low, high)
+    label = f"activation_qparams({low:g}, {high:g})"
+    check_close(got_scale, scale, f"{label}: scale", rtol=1e-12, atol=0)
+    check_equal(int(got_zero), zero, f"{label}: zero point")
+
+
+def _pruning_cases(h):
+    st = h.st
+    return st.fixed_dictionaries({
+        "shape": h.hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6),
+        "sparsity": st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 0.95]),
+        "seed": h.cases.seeds(h)})
+
+
+@grading_test(points=1, cases=_pruning_cases)
+def magnitude_mask_any_weights(student, case):
+    """magnitude_mask(w, s) switches off the round(s * size) entries of smallest |w| (ties
+    broken by position), for any shape and sparsity, large negative weights kept."""
+    shape = tuple(case["shape"])
+    w = np.random.default_rng(case["seed"]).standard_normal(shape) * 3
+    prune = int(round(case["sparsity"] * w.size))
+    expected = np.ones(w.size, bool)
+    expected[np.argsort(np.abs(w), axis=None, kind="stable")[:prune]] = False
+    mask = student.magnitude_mask(w, case["sparsity"])
+    label = f"magnitude_mask of a {shape} weight at sparsity {case['sparsity']}"
+    check_dtype(mask, np.bool_, label)
+    check_equal(np.asarray(mask).tolist(), expected.reshape(shape).tolist(), label)
 
 
 @grading_test(points=2)
