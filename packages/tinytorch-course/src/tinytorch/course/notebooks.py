@@ -33,9 +33,8 @@ from nbformat import v4
 
 from tinytorch.core.atomic import atomic_open
 
-from . import lessons
+from . import lessons, workspace
 from . import source as src
-from . import workspace
 from .__about__ import __version__
 from .grading import tests_for
 from .syllabus import MODULES, CourseModule, get, region_owner
