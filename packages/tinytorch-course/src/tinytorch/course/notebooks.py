@@ -300,7 +300,12 @@ def lesson_cells(unit_name: str, regions, lesson_of: dict[str, lessons.Lesson],
             continue
         placed.append(lesson)
         number += 1
-        for i, block in enumerate(lesson.blocks):
+        title = "#### Lesson: " + ", ".join(f"`{name}`" for name in lesson.names)
+        blocks = list(lesson.blocks)
+        if not blocks or blocks[0].kind != "markdown":
+            blocks.insert(0, lessons.Block("markdown", ""))
+        blocks[0] = lessons.Block("markdown", f"{title}\n\n{blocks[0].source}".strip())
+        for i, block in enumerate(blocks):
             grade_id = f"{unit_name}-lesson-{number}-{i}"
             if block.kind == "markdown":
                 cells.append(v4.new_markdown_cell(block.source, metadata=_nbgrader(
