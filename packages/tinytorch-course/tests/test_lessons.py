@@ -113,6 +113,21 @@ def test_notebook_runs_top_to_bottom_with_the_reference(curriculum, module_id, t
     assert "imports" in ran and any(g.startswith("measure-") for g in ran)
 
 
+@pytest.mark.parametrize("module_id", READY)
+def test_worked_examples_run_before_any_code_is_written(curriculum, module_id, tmp_path,
+                                                        monkeypatch):
+    """Each worked example runs on its own, in a fresh namespace: it needs nothing the
+    student writes (plain numpy), so it works in the student notebook from the start."""
+    monkeypatch.chdir(tmp_path)
+    notebook = build_notebook(module_id, "student", curriculum)
+    examples = [c for c in notebook.cells
+                if c.cell_type == "code" and "-lesson-" in c.metadata["nbgrader"]["grade_id"]]
+    assert examples
+    for cell in examples:
+        exec(compile(cell.source, cell.metadata["nbgrader"]["grade_id"], "exec"),  # noqa: S102
+             {"__name__": "__main__"})
+
+
 def test_module_13_has_its_multi_head_attention_cell(curriculum):
     notebook = build_notebook("13", "student", curriculum)
     sources = [c.source for c in notebook.cells

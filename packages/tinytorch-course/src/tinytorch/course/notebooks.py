@@ -321,8 +321,11 @@ def measure_cells(blocks: list[lessons.Block]) -> list:
     count or weigh what the module built with the course's instruments (tinytorch.perf)."""
     if not blocks:
         return []
-    cells = [v4.new_markdown_cell(f"## {lessons.MEASURE}", metadata=_nbgrader(
-        "measure-title", locked=True))]
+    cells = [v4.new_markdown_cell(
+        f"## {lessons.MEASURE}\n\nRun these cells once your exercises pass their tests: "
+        "they measure *your* code with `tinytorch.perf`, the course's instruments. They are "
+        "not graded. Timings depend on the machine and on what else runs on it: rerun a cell "
+        "when a number looks odd.", metadata=_nbgrader("measure-title", locked=True))]
     for i, block in enumerate(blocks):
         new = v4.new_markdown_cell if block.kind == "markdown" else v4.new_code_cell
         cells.append(new(block.source, metadata=_nbgrader(f"measure-{i}", locked=True)))
