@@ -46,6 +46,10 @@ def test_every_exercise_has_a_lesson(curriculum, module_id):
         if _is_backward(qualname):
             assert lesson.has_derivation, f"{module.stem}: {qualname} has no derivation"
     assert teaching.measure, f"{module.stem}: no 'Measure it yourself' section"
+    text = " ".join(b.source for b in teaching.measure if b.kind == "markdown")
+    # the magnitude to expect on a laptop, and the development machine's measurement
+    assert "laptop" in text and "measured" in text, f"{module.stem}: no expected magnitude"
+    assert re.search(r"\d", text), f"{module.stem}: the measurement text quotes no number"
 
 
 @pytest.mark.parametrize("module_id", READY)
