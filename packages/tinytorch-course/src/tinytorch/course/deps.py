@@ -5,7 +5,8 @@ notebook's code cells, and every `alias.attribute` reached through an imported m
 is resolved to the object it names and looked up in the syllabus's OWNERSHIP table (which
 module introduces it; 0 = provided scaffolding). Anything introduced at module N or later
 is a forward reference. The grading harness (`tinytorch.course`) is not course content
-and is exempt.
+and is exempt, and so is tinytorch.perf's measurement API (INSTRUMENTS): the course's
+ruler, which the "measure it yourself" cells of every module use.
 
 Systems lesson: resolve names to objects, not strings. `from tinytorch.core.ops import
 ReLU` and `from tinytorch.core.ops.pointwise import ReLU` are the same class; its
@@ -22,6 +23,22 @@ from .grader import is_test_cell
 from .syllabus import get, owner
 
 EXEMPT = ("tinytorch.course",)
+
+# The course's instruments: tinytorch.perf's measurement API is a ruler the course hands
+# out, not something a student writes before module 16, so every module's "measure it
+# yourself" cells may use it. Only these names: the kernels (module 16), the roofline and
+# the median's confidence interval (module 17) stay forward references before their modules.
+INSTRUMENTS = frozenset({
+    "tinytorch.perf.benchmark.benchmark",
+    "tinytorch.perf.benchmark.compare",
+    "tinytorch.perf.benchmark.compare_many",
+    "tinytorch.perf.flops.FLOPsCounter",
+    "tinytorch.perf.flops.count_flops",
+    "tinytorch.perf.profiler.ModelProfiler",
+    "tinytorch.perf.memory.training_step_memory",
+    "tinytorch.perf.memory.attention_memory",
+    "tinytorch.perf.hardware.get_hardware_spec",
+})
 
 
 def canonical_name(obj, module: str, name: str) -> str:
@@ -41,6 +58,8 @@ def check_code(code: str, number: int) -> list[str]:
     tree = ast.parse(code)
 
     def check(dotted: str, shown: str) -> None:
+        if dotted in INSTRUMENTS:
+            return
         introduced = owner(dotted)
         if introduced is None:
             problems.append(f"{shown}: not in the syllabus's OWNERSHIP table")

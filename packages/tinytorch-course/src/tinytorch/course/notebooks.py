@@ -33,8 +33,8 @@ from nbformat import v4
 
 from tinytorch.core.atomic import atomic_open
 
+from . import lessons, workspace
 from . import source as src
-from . import workspace
 from .__about__ import __version__
 from .grading import tests_for
 from .syllabus import MODULES, CourseModule, get, region_owner
@@ -208,7 +208,9 @@ def build_notebook(module_id, flavour: str = STUDENT,
         raise BuildError(f"module page {page_file} is missing")
     # both flavours: nbgrader releases markdown as it is, so the instructor's answers stay
     # on the module page (curriculum/modules) and never enter a notebook
-    prose = student_prose(page_file.read_text(encoding="utf-8"))
+    teaching = lessons.parse(page_file.read_text(encoding="utf-8"))
+    prose = student_prose(teaching.prose)
+    lesson_of = _lessons_by_exercise(module, teaching, page_file)
 
     imports, codes = unit_cells(module, flavour)
     cells = [v4.new_markdown_cell(prose, metadata=_nbgrader("page", locked=True))]
@@ -222,6 +224,7 @@ def build_notebook(module_id, flavour: str = STUDENT,
     setup = "from __future__ import annotations\n\n" + src.import_block(imports) + "\n"
     cells.append(v4.new_code_cell(setup, metadata=_nbgrader("imports", locked=True)))
     owned = set(module.solutions)
+    placed: list[lessons.Lesson] = []
     for unit, code in zip(module.units, codes):
         regions = [r for r in src.unit_regions(unit) if r.key in owned]
         where = f"{unit.module.replace('.', '/')}.py"
@@ -231,6 +234,7 @@ def build_notebook(module_id, flavour: str = STUDENT,
             text += "".join(_exercise_text(region, module) for region in regions)
             cells.append(v4.new_markdown_cell(text, metadata=_nbgrader(
                 f"{unit.name}-text", locked=True)))
+            cells += lesson_cells(unit.name, regions, lesson_of, placed)
             cells.append(v4.new_code_cell(code, metadata=_nbgrader(unit.name, solution=True)))
         else:
             text = f"### `{unit.name}`  ({where})\n\nProvided: read it, run it."
@@ -239,6 +243,7 @@ def build_notebook(module_id, flavour: str = STUDENT,
             cells.append(v4.new_code_cell(code, metadata=_nbgrader(f"{unit.name}-code",
                                                                    locked=True)))
     cells += look_cells(module)
+    cells += measure_cells(teaching.measure)
     cells.append(v4.new_markdown_cell(
         "## Tests\n\nEach cell below runs one autograded test against *your* definitions "
         f"above. `tito grade {module.stem} THIS_NOTEBOOK.ipynb` runs them all and prints "
@@ -261,6 +266,70 @@ def build_notebook(module_id, flavour: str = STUDENT,
     })
     nbformat.validate(notebook)
     return notebook
+
+
+# ---------------------------------------------------------------- the page's lessons
+
+
+def _lessons_by_exercise(module: CourseModule, teaching: lessons.Teaching,
+                         page_file: Path) -> dict[str, lessons.Lesson]:
+    """{qualified name of an exercise: its lesson}; a lesson naming something the module
+    does not grade is a BuildError (a typo would silently drop the lesson)."""
+    exercises = {key.split(":", 1)[1] for key in module.solutions}
+    found = {}
+    for lesson in teaching.lessons:
+        unknown = [name for name in lesson.names if name not in exercises]
+        if unknown:
+            raise BuildError(f"{page_file}: the lesson for {', '.join(lesson.names)} names "
+                             f"{', '.join(unknown)}, which module {module.stem} does not "
+                             f"grade (its exercises: {', '.join(sorted(exercises))})")
+        for name in lesson.names:
+            found.setdefault(name, lesson)
+    return found
+
+
+def lesson_cells(unit_name: str, regions, lesson_of: dict[str, lessons.Lesson],
+                 placed: list) -> list:
+    """The lessons of a unit's exercises: what and why, the derivation of a backward, then
+    the worked examples as provided code cells. A lesson shared by several exercises comes
+    once, before the first of them (`placed`: the lessons already in the notebook)."""
+    cells, number = [], 0
+    for region in regions:
+        lesson = lesson_of.get(region.qualname)
+        if lesson is None or any(lesson is p for p in placed):
+            continue
+        placed.append(lesson)
+        number += 1
+        title = "#### Lesson: " + ", ".join(f"`{name}`" for name in lesson.names)
+        blocks = list(lesson.blocks)
+        if not blocks or blocks[0].kind != "markdown":
+            blocks.insert(0, lessons.Block("markdown", ""))
+        blocks[0] = lessons.Block("markdown", f"{title}\n\n{blocks[0].source}".strip())
+        for i, block in enumerate(blocks):
+            grade_id = f"{unit_name}-lesson-{number}-{i}"
+            if block.kind == "markdown":
+                cells.append(v4.new_markdown_cell(block.source, metadata=_nbgrader(
+                    grade_id, locked=True)))
+            else:
+                cells.append(v4.new_code_cell(block.source, metadata=_nbgrader(
+                    grade_id, locked=True)))
+    return cells
+
+
+def measure_cells(blocks: list[lessons.Block]) -> list:
+    """The page's "measure it yourself" section: prose and provided code cells that time,
+    count or weigh what the module built with the course's instruments (tinytorch.perf)."""
+    if not blocks:
+        return []
+    cells = [v4.new_markdown_cell(
+        f"## {lessons.MEASURE}\n\nRun these cells once your exercises pass their tests: "
+        "they measure *your* code with `tinytorch.perf`, the course's instruments. They are "
+        "not graded. Timings depend on the machine and on what else runs on it: rerun a cell "
+        "when a number looks odd.", metadata=_nbgrader("measure-title", locked=True))]
+    for i, block in enumerate(blocks):
+        new = v4.new_markdown_cell if block.kind == "markdown" else v4.new_code_cell
+        cells.append(new(block.source, metadata=_nbgrader(f"measure-{i}", locked=True)))
+    return cells
 
 
 # ---------------------------------------------------------------- pictures to look at
