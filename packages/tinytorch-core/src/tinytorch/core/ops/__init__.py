@@ -17,6 +17,7 @@ from .arithmetic import (
 )
 from .einsum import Einsum, einsum
 from .indexing import (
+    EmbeddingLookup,
     Gather,
     GetItem,
     IndexAdd,
