@@ -255,7 +255,7 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         7, "spatial", "Spatial (CNNs)", VISION,
-        units=_units(f"{V}.im2col", "pair", "span", "output_hw", "symmetric", "to_nhwc",
+        units=_units(f"{V}.im2col", "span", "output_hw", "symmetric", "to_nhwc",
                      "as_nchw", "pad_nhwc", "windows", "im2col", "kernel_offsets", "col2im"),
         solutions=(f"{V}.im2col:output_hw", f"{V}.im2col:windows", f"{V}.im2col:col2im"),
         hints={
