@@ -201,6 +201,19 @@ def test_dropout_scales_and_is_identity_in_eval():
     assert layer(x) is x
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_mask_is_zero_or_the_inverse_keep_rate(dtype):
+    """The one inverted-dropout mask (F.dropout, dropout2d and the fused FeedForward)."""
+    from tinytorch.core.random import dropout_mask
+
+    mask = dropout_mask(np.random.default_rng(0), (400, 250), 0.2, dtype)
+    again = dropout_mask(np.random.default_rng(0), (400, 250), 0.2, dtype)
+    assert mask.dtype == dtype and mask.shape == (400, 250)
+    np.testing.assert_array_equal(mask, again)
+    assert set(np.unique(mask).tolist()) == {0.0, float(dtype(1 / 0.8))}
+    assert abs((mask == 0).mean() - 0.2) < 0.01
+
+
 @pytest.mark.parametrize("module, ref", [
     (nn.ReLU(), torch.nn.ReLU()), (nn.Sigmoid(), torch.nn.Sigmoid()),
     (nn.Tanh(), torch.nn.Tanh()), (nn.GELU(), torch.nn.GELU()),

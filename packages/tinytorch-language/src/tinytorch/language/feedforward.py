@@ -24,6 +24,7 @@ import numpy as np
 
 from tinytorch.core.autograd import Function
 from tinytorch.core.ops import gelu_derivative, normal_cdf
+from tinytorch.core.random import dropout_mask
 
 
 class FeedForward(Function):
@@ -38,7 +39,7 @@ class FeedForward(Function):
         a = h * cdf
         keep = None
         if dropout_p > 0.0:
-            keep = (rng.random(a.shape) >= dropout_p) / a.dtype.type(1.0 - dropout_p)
+            keep = dropout_mask(rng, a.shape, dropout_p, a.dtype)
             a *= keep.astype(a.dtype)
         y = np.matmul(a, w2.T)
         if b2 is not None:

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from tinytorch.core.nn.sizes import pair
-from tinytorch.core.random import get_rng
+from tinytorch.core.random import dropout_mask, get_rng
 from tinytorch.core.tensor import Tensor
 
 from . import im2col as spatial
@@ -309,8 +309,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, generator=No
     channels_shape = input.shape[:-2] + (1, 1)
     if p == 1.0:
         return input * Tensor._make(np.zeros(channels_shape, dtype=input.dtype))
-    keep = get_rng(generator).random(channels_shape) >= p
-    return input * Tensor._make((keep / (1.0 - p)).astype(input.dtype))
+    return input * Tensor._make(dropout_mask(get_rng(generator), channels_shape, p, input.dtype))
 
 
 __all__ = [
