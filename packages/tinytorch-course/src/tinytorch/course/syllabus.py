@@ -365,15 +365,13 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         12, "embeddings", "Embeddings", LANGUAGE,
-        units=(*_units(f"{C}.ops.indexing", "EmbeddingLookup"),
-               *_units(f"{C}.nn.functional", "embedding"),
-               *_units(f"{L}.embedding", "Embedding", "sinusoidal_table")),
-        solutions=(f"{C}.ops.indexing:EmbeddingLookup.forward",
-                   f"{C}.ops.indexing:EmbeddingLookup.backward",
-                   f"{L}.embedding:sinusoidal_table"),
+        units=_units(f"{L}.embedding", "EmbeddingLookup", "embedding", "Embedding",
+                     "sinusoidal_table"),
+        solutions=(f"{L}.embedding:EmbeddingLookup.forward",
+                   f"{L}.embedding:EmbeddingLookup.backward", f"{L}.embedding:sinusoidal_table"),
         hints={
-            f"{C}.ops.indexing:EmbeddingLookup.forward": "a gather: weight[ids]",
-            f"{C}.ops.indexing:EmbeddingLookup.backward":
+            f"{L}.embedding:EmbeddingLookup.forward": "a gather: weight[ids]",
+            f"{L}.embedding:EmbeddingLookup.backward":
                 "scatter-add the gradient rows into a zero (rows, dim) array with np.add.at "
                 "(a plain fancy-index += loses repeated ids)",
             f"{L}.embedding:sinusoidal_table":

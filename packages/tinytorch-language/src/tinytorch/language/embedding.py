@@ -7,8 +7,6 @@ What it teaches:
   *sparse*: only the rows that were looked up get one, and a row looked up twice (the
   same token at two positions) must receive the sum of both gradients. `np.add.at` does
   that unbuffered accumulation; `grad[ids] += g` would silently keep only one of them.
-  The lookup itself (`EmbeddingLookup`, `embedding`) lives in core, next to `F`'s other
-  layers; this file builds the modules on it.
 - Attention is permutation-invariant: without position information "dog bites man" and
   "man bites dog" look the same. `PositionalEncoding` adds the fixed sinusoids of
   "Attention Is All You Need" (no parameters, defined for any position);
@@ -27,9 +25,43 @@ import math
 import numpy as np
 
 import tinytorch.core.nn.functional as F
+from tinytorch.core.autograd import Function
 from tinytorch.core.nn import Module, Parameter, init
-from tinytorch.core.nn.functional import embedding
 from tinytorch.core.tensor import Tensor
+
+
+class EmbeddingLookup(Function):
+    """weight[ids] with the sparse, accumulating backward (padding_idx rows get none)."""
+
+    @staticmethod
+    def forward(ctx, weight, ids, padding_idx):
+        ctx.ids, ctx.rows, ctx.padding_idx = ids, weight.shape[0], padding_idx
+        # BEGIN SOLUTION
+        return weight[ids]
+        # END SOLUTION
+
+    @staticmethod
+    def backward(ctx, grad):
+        dim = grad.shape[-1]
+        # BEGIN SOLUTION
+        grad_weight = np.zeros((ctx.rows, dim), dtype=grad.dtype)
+        np.add.at(grad_weight, ctx.ids.reshape(-1), grad.reshape(-1, dim))
+        # END SOLUTION
+        if ctx.padding_idx is not None:
+            grad_weight[ctx.padding_idx] = 0
+        return grad_weight, None, None
+
+
+def embedding(ids, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Mirrors `torch.nn.functional.embedding(input, weight, padding_idx)`."""
+    data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"embedding: ids must be an integer tensor (long), got dtype {data.dtype}")
+    rows = weight.shape[0]
+    if data.size and (data.min() < 0 or data.max() >= rows):
+        raise IndexError(f"embedding: ids must be in [0, {rows}), got range "
+                         f"[{data.min()}, {data.max()}]")
+    return EmbeddingLookup.apply(weight, data, padding_idx)
 
 
 class Embedding(Module):

@@ -102,17 +102,15 @@ def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
     return Tensor._make(np.eye(num_classes, dtype=np.int64)[data])
 
 
-def embedding(ids, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Mirrors `torch.nn.functional.embedding(input, weight, padding_idx)`: rows of `weight`
-    picked by integer `ids` (repeated ids accumulate gradient; the padding row gets none)."""
+def embedding(ids: Tensor, weight: Tensor) -> Tensor:
+    """Rows of `weight` picked by integer `ids` (repeated ids accumulate gradient)."""
     data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
     if data.dtype.kind not in "iu":
-        raise TypeError(f"embedding: ids must be an integer tensor (long), got dtype {data.dtype}")
-    rows = weight.shape[0]
-    if data.size and (data.min() < 0 or data.max() >= rows):
-        raise IndexError(f"embedding: ids must be in [0, {rows}), got range "
+        raise TypeError(f"embedding: ids must be an integer tensor, got {data.dtype}")
+    if data.size and (data.min() < 0 or data.max() >= weight.shape[0]):
+        raise IndexError(f"embedding: ids must be in [0, {weight.shape[0]}), got range "
                          f"[{data.min()}, {data.max()}]")
-    return ops.EmbeddingLookup.apply(weight, data, padding_idx)
+    return ops.getitem(weight, Tensor._make(data))
 
 
 # ---------------------------------------------------------------- losses

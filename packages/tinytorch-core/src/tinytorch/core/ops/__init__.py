@@ -17,7 +17,6 @@ from .arithmetic import (
 )
 from .einsum import Einsum, einsum
 from .indexing import (
-    EmbeddingLookup,
     Gather,
     GetItem,
     IndexAdd,

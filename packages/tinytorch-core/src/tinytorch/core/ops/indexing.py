@@ -145,28 +145,6 @@ def gather(a: Tensor, dim: int, index) -> Tensor:
     return Gather.apply(a, dim, idx)
 
 
-class EmbeddingLookup(Function):
-    """weight[ids] with the sparse, accumulating backward (padding_idx rows get none)."""
-
-    @staticmethod
-    def forward(ctx, weight, ids, padding_idx):
-        ctx.ids, ctx.rows, ctx.padding_idx = ids, weight.shape[0], padding_idx
-        # BEGIN SOLUTION
-        return weight[ids]
-        # END SOLUTION
-
-    @staticmethod
-    def backward(ctx, grad):
-        dim = grad.shape[-1]
-        # BEGIN SOLUTION
-        grad_weight = np.zeros((ctx.rows, dim), dtype=grad.dtype)
-        np.add.at(grad_weight, ctx.ids.reshape(-1), grad.reshape(-1, dim))
-        # END SOLUTION
-        if ctx.padding_idx is not None:
-            grad_weight[ctx.padding_idx] = 0
-        return grad_weight, None, None
-
-
 def nondifferentiable(np_name: str, a, b) -> Tensor:
     """Comparisons, logical ops, floor division: results carry no gradient."""
     a, b = as_operands(np_name, a, b)
