@@ -38,6 +38,7 @@ from harness import (
     parse_args,
     ratio_check,
     throughput_rows,
+    torch_training_step,
     training_cases,
 )
 
@@ -176,19 +177,13 @@ def nanogpt_state(torch, tt_model) -> dict:
 
 def torch_training(torch, model, ids: np.ndarray, targets: np.ndarray):
     """The training step of milestone 04's recipe for a PyTorch `model`."""
-    nn = torch.nn
-    opt = torch.optim.AdamW(model.parameters(), lr=RECIPE["lr"], betas=RECIPE["betas"],
-                            weight_decay=RECIPE["weight_decay"])
-    x, y = torch.from_numpy(ids), torch.from_numpy(targets)
-
-    def step():
-        loss = nn.functional.cross_entropy(model(x).reshape(-1, VOCAB), y.reshape(-1))
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-
-    return step
+    return torch_training_step(
+        torch, model,
+        lambda params: torch.optim.AdamW(params, lr=RECIPE["lr"], betas=RECIPE["betas"],
+                                         weight_decay=RECIPE["weight_decay"]),
+        ids, targets,
+        loss=lambda out, y: torch.nn.functional.cross_entropy(out.reshape(-1, VOCAB),
+                                                              y.reshape(-1)))
 
 
 def generation_cases():

@@ -39,6 +39,7 @@ from harness import (
     parse_args,
     ratio_check,
     throughput_rows,
+    torch_training_step,
     training_cases,
 )
 
@@ -100,19 +101,13 @@ def torch_cnn(torch, tt_model):
 
 
 def torch_step_fn(torch, tt_model, data: np.ndarray, labels: np.ndarray):
-    model = torch_cnn(torch, tt_model)
-    opt = torch.optim.SGD(model.parameters(), lr=MAX_LR, momentum=MOMENTUM, nesterov=True,
-                          weight_decay=WEIGHT_DECAY)
-    x, y = torch.from_numpy(data), torch.from_numpy(labels)
-
-    def step():
-        loss = torch.nn.functional.cross_entropy(model(x), y, label_smoothing=LABEL_SMOOTHING)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return torch_training_step(
+        torch, torch_cnn(torch, tt_model),
+        lambda params: torch.optim.SGD(params, lr=MAX_LR, momentum=MOMENTUM, nesterov=True,
+                                       weight_decay=WEIGHT_DECAY),
+        data, labels, zero_grad_first=True,
+        loss=lambda out, y: torch.nn.functional.cross_entropy(out, y,
+                                                              label_smoothing=LABEL_SMOOTHING))
 
 
 # ---------------------------------------------------------------- peak memory, one process each
