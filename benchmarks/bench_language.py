@@ -40,6 +40,7 @@ from harness import (
     throughput_rows,
     torch_training_step,
     training_cases,
+    training_step,
 )
 
 import tinytorch.core as tt
@@ -59,15 +60,9 @@ def tinytorch_training(ids: np.ndarray, targets: np.ndarray):
     model = TinyGPT(VOCAB, D_MODEL, HEADS, LAYERS, CONTEXT, bias=False)
     opt = optim.AdamW(model.parameters(), lr=RECIPE["lr"], betas=RECIPE["betas"],
                       weight_decay=RECIPE["weight_decay"])
-
-    def step():
-        loss = F.cross_entropy(model(ids).reshape(-1, VOCAB), targets.reshape(-1))
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-
-    return model, step
+    return model, training_step(
+        model, opt, ids, targets,
+        lambda out, y: F.cross_entropy(out.reshape(-1, VOCAB), y.reshape(-1)))
 
 
 def torch_gpt(torch, tt_model):

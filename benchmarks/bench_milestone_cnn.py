@@ -41,6 +41,7 @@ from harness import (
     throughput_rows,
     torch_training_step,
     training_cases,
+    training_step,
 )
 
 import tinytorch.core as tt
@@ -65,16 +66,9 @@ def tinytorch_step_fn(data: np.ndarray, labels: np.ndarray):
     model = models.build_cnn(PRESET).train()
     opt = optim.SGD(model.parameters(), lr=MAX_LR, momentum=MOMENTUM, nesterov=True,
                     weight_decay=WEIGHT_DECAY)
-    x, y = tt.tensor(data), tt.tensor(labels)
-
-    def step():
-        loss = F.cross_entropy(model(x), y, label_smoothing=LABEL_SMOOTHING)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return model, step
+    return model, training_step(
+        model, opt, tt.tensor(data), tt.tensor(labels), zero_grad_first=True,
+        loss=lambda out, y: F.cross_entropy(out, y, label_smoothing=LABEL_SMOOTHING))
 
 
 def torch_cnn(torch, tt_model):

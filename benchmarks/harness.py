@@ -257,17 +257,13 @@ def training_cases(benchmark: str, tt_step: Callable, make_torch_step: Callable,
     return cases, notes
 
 
-def torch_training_step(torch, model, make_optimizer, inputs, targets, loss=None,
-                        zero_grad_first: bool = False) -> Callable:
-    """The PyTorch training step a user would write for `model`: forward, `loss(output,
-    targets)` (cross-entropy by default), backward, optimizer step, zero_grad (before
-    backward with `zero_grad_first`, in the order of the TinyTorch step it is timed with)."""
-    opt = make_optimizer(model.parameters())
-    x, y = torch.from_numpy(inputs), torch.from_numpy(targets)
-    loss_fn = torch.nn.functional.cross_entropy if loss is None else loss
+def training_step(model, opt, inputs, targets, loss, zero_grad_first: bool = False) -> Callable:
+    """One training step, written the same way for either library: forward, `loss(output,
+    targets)`, backward, `opt.step()`, `opt.zero_grad()` (before backward with
+    `zero_grad_first`, as milestone 03's loop does)."""
 
     def step():
-        value = loss_fn(model(x), y)
+        value = loss(model(inputs), targets)
         if zero_grad_first:
             opt.zero_grad()
         value.backward()
@@ -277,6 +273,16 @@ def torch_training_step(torch, model, make_optimizer, inputs, targets, loss=None
         return value
 
     return step
+
+
+def torch_training_step(torch, model, make_optimizer, inputs, targets, loss=None,
+                        zero_grad_first: bool = False) -> Callable:
+    """`training_step` for a PyTorch `model` on numpy `inputs`/`targets` (cross-entropy
+    unless `loss` is given), with the optimizer `make_optimizer(model.parameters())`."""
+    return training_step(model, make_optimizer(model.parameters()), torch.from_numpy(inputs),
+                         torch.from_numpy(targets),
+                         torch.nn.functional.cross_entropy if loss is None else loss,
+                         zero_grad_first)
 
 
 def torch_classifier_step(torch, tt_model, model, make_optimizer, data, labels) -> Callable:
