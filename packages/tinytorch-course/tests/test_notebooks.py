@@ -203,3 +203,23 @@ def test_the_syllabus_names_only_public_importable_parts_of_the_library():
     for dotted in listed:
         assert not any(is_private(part) for part in dotted.split(".")), dotted
         assert resolve(dotted) is not None, dotted
+
+
+@pytest.mark.parametrize("module_id", READY)
+def test_private_helpers_come_along_as_cells(module_id):
+    """A cell never imports a private helper of its own file: the helper is a cell of its
+    own, before the first cell that uses it (and the cells import no other name for it)."""
+    from tinytorch.course.notebooks import unit_cells
+
+    module = get(module_id)
+    order = [(unit.module, unit.name) for unit in module.units]
+    needed = set()
+    for unit in module.units:
+        for helper in src._private_helpers(unit):
+            needed.add(helper)
+            assert (unit.module, helper) in order, f"{module.stem}: {unit.name} needs {helper}"
+            if helper != unit.name:
+                assert order.index((unit.module, helper)) < order.index(
+                    (unit.module, unit.name)), (unit.name, helper)
+    imports, _ = unit_cells(module, "student")
+    assert not {i.alias for i in imports} & needed
