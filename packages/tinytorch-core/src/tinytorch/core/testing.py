@@ -34,10 +34,9 @@ DTYPES = (np.float32, np.float64)
 TOLERANCES = {np.float32: (1e-5, 1e-4), np.float64: (1e-10, 1e-7)}  # (atol, rtol)
 
 
-def tolerances(dtype, atol=None, rtol=None, table=None) -> tuple[float, float]:
-    """The (atol, rtol) for `dtype`: explicit values win, then `table`, then TOLERANCES."""
-    default_atol, default_rtol = {**TOLERANCES, **(table or {})}.get(np.dtype(dtype).type,
-                                                                     (0.0, 0.0))
+def tolerances(dtype, atol=None, rtol=None) -> tuple[float, float]:
+    """The (atol, rtol) for `dtype`: explicit values win over TOLERANCES (exact otherwise)."""
+    default_atol, default_rtol = TOLERANCES.get(np.dtype(dtype).type, (0.0, 0.0))
     return (default_atol if atol is None else atol, default_rtol if rtol is None else rtol)
 
 
@@ -49,12 +48,12 @@ def to_torch(x: np.ndarray, requires_grad: bool = False):
     return t.requires_grad_(requires_grad) if t.is_floating_point() else t
 
 
-def assert_close(mine, theirs, what: str, atol=None, rtol=None, table=None) -> None:
+def assert_close(mine, theirs, what: str, atol=None, rtol=None) -> None:
     """Same shape, same dtype, values within the dtype's tolerances."""
     mine, theirs = np.asarray(mine), np.asarray(theirs)
     assert mine.shape == theirs.shape, f"{what}: shape {mine.shape} != torch {theirs.shape}"
     assert mine.dtype == theirs.dtype, f"{what}: dtype {mine.dtype} != torch {theirs.dtype}"
-    atol, rtol = tolerances(mine.dtype, atol, rtol, table)
+    atol, rtol = tolerances(mine.dtype, atol, rtol)
     np.testing.assert_allclose(mine, theirs, atol=atol, rtol=rtol, err_msg=what)
 
 
@@ -63,17 +62,13 @@ def _outputs(result) -> list:
 
 
 def check_op(shapes, tt_fn, torch_fn, dtype=np.float32, low=-2.0, high=2.0, seed=0,
-             arrays=None, grad=True, atol=None, rtol=None, table=None,
-             scale_grad_atol=False):
+             arrays=None, grad=True, atol=None, rtol=None):
     """Compare `tt_fn(*inputs)` with `torch_fn(*inputs)`: every output, then every input's
     gradient under the same random upstream gradient. Returns TinyTorch's output.
 
     Inputs: `arrays` as given (a None entry is passed to both functions as None), else
     uniform in [low, high) of the given `shapes` and `dtype`. Tolerances: `atol`/`rtol`,
-    else `table` (dtype -> (atol, rtol)) over TOLERANCES, for the inputs' dtype (the
-    first floating array's, else `dtype`).
-    `scale_grad_atol` multiplies the gradient atol by max(1, max |torch gradient|), for
-    gradients that sum over many terms (convolutions).
+    else TOLERANCES for the inputs' dtype (the first floating array's, else `dtype`).
     """
     import torch
 
@@ -81,7 +76,7 @@ def check_op(shapes, tt_fn, torch_fn, dtype=np.float32, low=-2.0, high=2.0, seed
     if arrays is None:
         arrays = [rng.uniform(low, high, size=s).astype(dtype) for s in shapes]
     floating = [a.dtype for a in arrays if a is not None and a.dtype.kind == "f"]
-    atol, rtol = tolerances(floating[0] if floating else dtype, atol, rtol, table)
+    atol, rtol = tolerances(floating[0] if floating else dtype, atol, rtol)
 
     def wants_grad(a):
         return grad and a.dtype.kind == "f"
@@ -118,15 +113,13 @@ def check_op(shapes, tt_fn, torch_fn, dtype=np.float32, low=-2.0, high=2.0, seed
             assert mine.grad is None or not np.any(mine.grad.array), f"grad of input {i}"
             continue
         assert mine.grad is not None, f"input {i}: torch has a gradient, TinyTorch has none"
-        expected = theirs.grad.numpy()
-        scale = max(1.0, float(np.abs(expected).max(initial=0.0))) if scale_grad_atol else 1.0
-        assert_close(mine.grad.array, expected, f"gradient of input {i}", atol * scale, rtol)
+        assert_close(mine.grad.array, theirs.grad.numpy(), f"gradient of input {i}", atol, rtol)
     return result
 
 
 def helper_test_op(tt_fn, torch_fn, num_inputs=1, broadcast=True, dtypes=DTYPES,
                    low=-2.0, high=2.0, min_dims=0, max_dims=4, max_side=4, max_examples=25,
-                   grad=True, atol=None, rtol=None, table=None):
+                   grad=True, atol=None, rtol=None):
     """`check_op` on hypothesis-drawn inputs: shapes that broadcast against each other
     (`broadcast=True`; else all inputs share one shape), each dtype of `dtypes`, values
     uniform in [low, high) (a (low, high) pair per input when `low`/`high` are lists).
@@ -155,7 +148,7 @@ def helper_test_op(tt_fn, torch_fn, num_inputs=1, broadcast=True, dtypes=DTYPES,
         arrays = [rng.uniform(lo, hi, size=shape).astype(dtype)
                   for shape, lo, hi in zip(shapes, lows, highs)]
         check_op(None, tt_fn, torch_fn, arrays=arrays, seed=seed, grad=grad, atol=atol,
-                 rtol=rtol, table=table)
+                 rtol=rtol)
 
     run()
 
@@ -178,15 +171,13 @@ def copy_params(tt_module, torch_module, mapping=None) -> None:
     tt_module.load_state_dict(state, strict=False)
 
 
-def compare_param_grads(tt_module, torch_module, mapping=None, atol=None, rtol=None,
-                        table=None) -> int:
+def compare_param_grads(tt_module, torch_module, mapping=None, atol=None, rtol=None) -> int:
     """Assert every parameter's gradient matches torch's; return how many were compared."""
     mine = dict(tt_module.named_parameters())
     compared = 0
     for name, param in torch_module.named_parameters():
         target = mine[(mapping or {}).get(name, name)]
         assert target.grad is not None, f"{name}: no TinyTorch gradient"
-        assert_close(target.grad.array, param.grad.numpy(), f"gradient of {name}", atol, rtol,
-                     table)
+        assert_close(target.grad.array, param.grad.numpy(), f"gradient of {name}", atol, rtol)
         compared += 1
     return compared
