@@ -31,6 +31,7 @@ from harness import (
     throughput_rows,
     torch_classifier_step,
     training_cases,
+    training_step,
 )
 
 import tinytorch.core as tt
@@ -58,16 +59,7 @@ def tinytorch_step_fn(data: np.ndarray, labels: np.ndarray):
     model = reference_cnn(vnn.Conv2d, vnn.MaxPool2d, nn.Linear, nn.ReLU, nn.Flatten,
                           nn.Sequential)
     opt = optim.Adam(model.parameters(), lr=LR)
-    x, y = tt.tensor(data), tt.tensor(labels)
-
-    def step():
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-
-    return model, step
+    return model, training_step(model, opt, tt.tensor(data), tt.tensor(labels), F.cross_entropy)
 
 
 def torch_step_fn(torch, tt_model, data: np.ndarray, labels: np.ndarray):

@@ -38,7 +38,9 @@ from harness import (
     parse_args,
     ratio_check,
     throughput_rows,
+    torch_training_step,
     training_cases,
+    training_step,
 )
 
 import tinytorch.core as tt
@@ -58,15 +60,9 @@ def tinytorch_training(ids: np.ndarray, targets: np.ndarray):
     model = TinyGPT(VOCAB, D_MODEL, HEADS, LAYERS, CONTEXT, bias=False)
     opt = optim.AdamW(model.parameters(), lr=RECIPE["lr"], betas=RECIPE["betas"],
                       weight_decay=RECIPE["weight_decay"])
-
-    def step():
-        loss = F.cross_entropy(model(ids).reshape(-1, VOCAB), targets.reshape(-1))
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-
-    return model, step
+    return model, training_step(
+        model, opt, ids, targets,
+        lambda out, y: F.cross_entropy(out.reshape(-1, VOCAB), y.reshape(-1)))
 
 
 def torch_gpt(torch, tt_model):
@@ -176,19 +172,13 @@ def nanogpt_state(torch, tt_model) -> dict:
 
 def torch_training(torch, model, ids: np.ndarray, targets: np.ndarray):
     """The training step of milestone 04's recipe for a PyTorch `model`."""
-    nn = torch.nn
-    opt = torch.optim.AdamW(model.parameters(), lr=RECIPE["lr"], betas=RECIPE["betas"],
-                            weight_decay=RECIPE["weight_decay"])
-    x, y = torch.from_numpy(ids), torch.from_numpy(targets)
-
-    def step():
-        loss = nn.functional.cross_entropy(model(x).reshape(-1, VOCAB), y.reshape(-1))
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-
-    return step
+    return torch_training_step(
+        torch, model,
+        lambda params: torch.optim.AdamW(params, lr=RECIPE["lr"], betas=RECIPE["betas"],
+                                         weight_decay=RECIPE["weight_decay"]),
+        ids, targets,
+        loss=lambda out, y: torch.nn.functional.cross_entropy(out.reshape(-1, VOCAB),
+                                                              y.reshape(-1)))
 
 
 def generation_cases():

@@ -39,7 +39,9 @@ from harness import (
     parse_args,
     ratio_check,
     throughput_rows,
+    torch_training_step,
     training_cases,
+    training_step,
 )
 
 import tinytorch.core as tt
@@ -64,16 +66,9 @@ def tinytorch_step_fn(data: np.ndarray, labels: np.ndarray):
     model = models.build_cnn(PRESET).train()
     opt = optim.SGD(model.parameters(), lr=MAX_LR, momentum=MOMENTUM, nesterov=True,
                     weight_decay=WEIGHT_DECAY)
-    x, y = tt.tensor(data), tt.tensor(labels)
-
-    def step():
-        loss = F.cross_entropy(model(x), y, label_smoothing=LABEL_SMOOTHING)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return model, step
+    return model, training_step(
+        model, opt, tt.tensor(data), tt.tensor(labels), zero_grad_first=True,
+        loss=lambda out, y: F.cross_entropy(out, y, label_smoothing=LABEL_SMOOTHING))
 
 
 def torch_cnn(torch, tt_model):
@@ -100,19 +95,13 @@ def torch_cnn(torch, tt_model):
 
 
 def torch_step_fn(torch, tt_model, data: np.ndarray, labels: np.ndarray):
-    model = torch_cnn(torch, tt_model)
-    opt = torch.optim.SGD(model.parameters(), lr=MAX_LR, momentum=MOMENTUM, nesterov=True,
-                          weight_decay=WEIGHT_DECAY)
-    x, y = torch.from_numpy(data), torch.from_numpy(labels)
-
-    def step():
-        loss = torch.nn.functional.cross_entropy(model(x), y, label_smoothing=LABEL_SMOOTHING)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return torch_training_step(
+        torch, torch_cnn(torch, tt_model),
+        lambda params: torch.optim.SGD(params, lr=MAX_LR, momentum=MOMENTUM, nesterov=True,
+                                       weight_decay=WEIGHT_DECAY),
+        data, labels, zero_grad_first=True,
+        loss=lambda out, y: torch.nn.functional.cross_entropy(out, y,
+                                                              label_smoothing=LABEL_SMOOTHING))
 
 
 # ---------------------------------------------------------------- peak memory, one process each

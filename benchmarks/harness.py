@@ -257,23 +257,41 @@ def training_cases(benchmark: str, tt_step: Callable, make_torch_step: Callable,
     return cases, notes
 
 
+def training_step(model, opt, inputs, targets, loss, zero_grad_first: bool = False) -> Callable:
+    """One training step, written the same way for either library: forward, `loss(output,
+    targets)`, backward, `opt.step()`, `opt.zero_grad()` (before backward with
+    `zero_grad_first`, as milestone 03's loop does)."""
+
+    def step():
+        value = loss(model(inputs), targets)
+        if zero_grad_first:
+            opt.zero_grad()
+        value.backward()
+        opt.step()
+        if not zero_grad_first:
+            opt.zero_grad()
+        return value
+
+    return step
+
+
+def torch_training_step(torch, model, make_optimizer, inputs, targets, loss=None,
+                        zero_grad_first: bool = False) -> Callable:
+    """`training_step` for a PyTorch `model` on numpy `inputs`/`targets` (cross-entropy
+    unless `loss` is given), with the optimizer `make_optimizer(model.parameters())`."""
+    return training_step(model, make_optimizer(model.parameters()), torch.from_numpy(inputs),
+                         torch.from_numpy(targets),
+                         torch.nn.functional.cross_entropy if loss is None else loss,
+                         zero_grad_first)
+
+
 def torch_classifier_step(torch, tt_model, model, make_optimizer, data, labels) -> Callable:
-    """A PyTorch training step (cross-entropy, backward, step, zero_grad) for `model`, which
-    first receives `tt_model`'s weights: both libraries then do the same work, step for step."""
+    """`torch_training_step` for `model`, which first receives `tt_model`'s weights: both
+    libraries then do the same work, step for step."""
     with torch.no_grad():
         for mine, theirs in zip(tt_model.parameters(), model.parameters()):
             theirs.copy_(torch.from_numpy(mine.detach().numpy().copy()))
-    opt = make_optimizer(model.parameters())
-    x, y = torch.from_numpy(data), torch.from_numpy(labels)
-
-    def step():
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-
-    return step
+    return torch_training_step(torch, model, make_optimizer, data, labels)
 
 
 def throughput_rows(timings: dict[str, Timing], work: float, unit: str,

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from op_helper import assert_close, check_gradcheck, check_op
 
 import tinytorch.core as tt
 import tinytorch.core.nn.functional as F
 from tinytorch.core import nn, parallel
+from tinytorch.core.testing import assert_close, check_gradcheck, check_op
 
 DTYPES = [np.float32, np.float64]
 
@@ -139,11 +139,11 @@ def test_linear_matches_torch_and_dense_alias(dtype):
     x = np.random.default_rng(0).standard_normal((7, 5)).astype(dtype)
     out = layer(tt.tensor(x))
     ref_out = ref(torch.from_numpy(x))
-    assert_close(out.array, ref_out.detach().numpy(), 1e-6, 1e-5, "linear")
+    assert_close(out.array, ref_out.detach().numpy(), "linear", 1e-6, 1e-5)
     out.sum().backward()
     ref_out.sum().backward()
-    assert_close(layer.weight.grad.array, ref.weight.grad.numpy(), 1e-5, 1e-5, "weight grad")
-    assert_close(layer.bias.grad.array, ref.bias.grad.numpy(), 1e-5, 1e-5, "bias grad")
+    assert_close(layer.weight.grad.array, ref.weight.grad.numpy(), "weight grad", 1e-5, 1e-5)
+    assert_close(layer.bias.grad.array, ref.bias.grad.numpy(), "bias grad", 1e-5, 1e-5)
 
 
 def test_linear_default_init_matches_pytorch_bounds():
@@ -221,6 +221,19 @@ def test_dropout_scales_and_is_identity_in_eval():
     np.testing.assert_allclose(out[out != 0], 1 / 0.75, rtol=1e-6)
     layer.eval()
     assert layer(x) is x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_mask_is_zero_or_the_inverse_keep_rate(dtype):
+    """The one inverted-dropout mask (F.dropout, dropout2d and the fused FeedForward)."""
+    from tinytorch.core.random import dropout_mask
+
+    mask = dropout_mask(np.random.default_rng(0), (400, 250), 0.2, dtype)
+    again = dropout_mask(np.random.default_rng(0), (400, 250), 0.2, dtype)
+    assert mask.dtype == dtype and mask.shape == (400, 250)
+    np.testing.assert_array_equal(mask, again)
+    assert set(np.unique(mask).tolist()) == {0.0, float(dtype(1 / 0.8))}
+    assert abs((mask == 0).mean() - 0.2) < 0.01
 
 
 @pytest.mark.parametrize("module, ref", [

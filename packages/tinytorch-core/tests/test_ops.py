@@ -4,17 +4,11 @@ against float64 central differences (gradcheck)."""
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis.extra import numpy as hnp
-from op_helper import check_gradcheck, check_op
 
 import tinytorch.core as tt
+from tinytorch.core.testing import check_gradcheck, check_op, helper_test_op
 
 DTYPES = [np.float32, np.float64]
-SETTINGS = settings(max_examples=25, deadline=None)
-
-broadcastable_pair = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4,
-                                                       min_side=1, max_side=4)
 
 
 # ------------------------------------------------------------------ binary arithmetic
@@ -28,14 +22,10 @@ BINARY = {
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", list(BINARY))
-@SETTINGS
-@given(shapes=broadcastable_pair)
-def test_binary_broadcasting_matches_torch(name, dtype, shapes):
+def test_binary_broadcasting_matches_torch(name, dtype):
     tt_fn, torch_fn = BINARY[name]
-    rng = np.random.default_rng(1)
-    a = rng.uniform(-2, 2, shapes.input_shapes[0]).astype(dtype)
-    b = rng.uniform(0.5, 2, shapes.input_shapes[1]).astype(dtype)  # away from 0 for div
-    check_op(None, tt_fn, torch_fn, dtype=dtype, arrays=[a, b])
+    # b away from 0 for div
+    helper_test_op(tt_fn, torch_fn, num_inputs=2, dtypes=(dtype,), low=[-2, 0.5], high=[2, 2])
 
 
 @pytest.mark.parametrize("name", list(BINARY))
@@ -127,11 +117,10 @@ POINTWISE = {
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", list(POINTWISE))
-@SETTINGS
-@given(shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=5))
-def test_pointwise_matches_torch(name, dtype, shape):
+def test_pointwise_matches_torch(name, dtype):
     tt_fn, torch_fn, (low, high) = POINTWISE[name]
-    check_op([shape], tt_fn, torch_fn, dtype=dtype, low=low, high=high)
+    helper_test_op(tt_fn, torch_fn, dtypes=(dtype,), low=low, high=high, max_dims=3,
+                   max_side=5)
 
 
 @pytest.mark.parametrize("name", [n for n in POINTWISE if n not in ("relu", "abs")

@@ -121,9 +121,9 @@ def test_gelu_kernels_in_blocks_equal_the_one_block_path(shape):
 
 def test_gelu_in_blocks_matches_torch():
     import torch
-    from op_helper import check_op
 
     import tinytorch.core.nn.functional as F
+    from tinytorch.core.testing import check_op
 
     with parallel.configured(threads=2, block_bytes=2048, min_parallel_bytes=0):
         check_op([(9, 40, 24)], F.gelu, torch.nn.functional.gelu, low=-6.0, high=6.0)

@@ -1,6 +1,6 @@
 """Ops that real PyTorch programs call: topk, sort, einsum, mm, t, pow, Huber losses, ...
 
-Values and gradients against torch via op_helper.check_op (random inputs, float32 and
+Values and gradients against torch via tinytorch.core.testing.check_op (random inputs, float32 and
 float64), plus the integer-input and bad-input rules.
 """
 
@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from op_helper import check_op
 
 import tinytorch.core as tt
 from tinytorch.core import nn
 from tinytorch.core.nn import functional as F
+from tinytorch.core.testing import check_op
 
 DTYPES = [np.float32, np.float64]
 

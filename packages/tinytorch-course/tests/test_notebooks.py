@@ -174,3 +174,52 @@ def test_module_06_notebook_draws_the_autograd_graph(tmp_path, monkeypatch, curr
     text = drawn.read_text()
     assert ("<svg" in text) if str(drawn).endswith(".svg") else text.startswith("digraph")
     assert "Linear" in text or "MatMul" in text or "Addmm" in text or "Backward" in text
+
+
+def test_the_syllabus_names_only_public_importable_parts_of_the_library():
+    """The course refers to the library by public names: every definition a module lists
+    and every OWNERSHIP key has no private (leading underscore) part, and imports."""
+    import importlib
+    import importlib.util
+
+    from tinytorch.course.source import is_private
+
+    def resolve(dotted: str):
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:cut]))
+            except ModuleNotFoundError:
+                continue
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+            return obj
+        raise ModuleNotFoundError(dotted)
+
+    listed = [u.key for m in MODULES if m.available for u in m.teaches]
+    listed += [key for key in OWNERSHIP  # keys of installed packages ("tinytorch.vision...")
+               if importlib.util.find_spec(".".join(key.split(".")[:2])) is not None]
+    assert listed
+    for dotted in listed:
+        assert not any(is_private(part) for part in dotted.split(".")), dotted
+        assert resolve(dotted) is not None, dotted
+
+
+@pytest.mark.parametrize("module_id", READY)
+def test_private_helpers_come_along_as_cells(module_id):
+    """A cell never imports a private helper of its own file: the helper is a cell of its
+    own, before the first cell that uses it (and the cells import no other name for it)."""
+    from tinytorch.course.notebooks import unit_cells
+
+    module = get(module_id)
+    order = [(unit.module, unit.name) for unit in module.units]
+    needed = set()
+    for unit in module.units:
+        for helper in src._private_helpers(unit):
+            needed.add(helper)
+            assert (unit.module, helper) in order, f"{module.stem}: {unit.name} needs {helper}"
+            if helper != unit.name:
+                assert order.index((unit.module, helper)) < order.index(
+                    (unit.module, unit.name)), (unit.name, helper)
+    imports, _ = unit_cells(module, "student")
+    assert not {i.alias for i in imports} & needed

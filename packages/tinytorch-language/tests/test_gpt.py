@@ -4,10 +4,10 @@
 import numpy as np
 import pytest
 import torch
-from torch_compare import assert_close, compare_param_grads, copy_params
 
 import tinytorch.core as tt
 import tinytorch.core.nn.functional as F
+from tinytorch.core.testing import assert_close, compare_param_grads, copy_params
 from tinytorch.language import CharTokenizer, TinyGPT, load_pretrained, save_pretrained
 
 VOCAB, D, HEADS, LAYERS, CONTEXT = 11, 16, 4, 2, 12

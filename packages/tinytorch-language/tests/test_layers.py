@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from torch_compare import assert_close, check_fn, compare_param_grads, copy_params, to_torch
 
 import tinytorch.core as tt
+from tinytorch.core.testing import (
+    assert_close,
+    check_op,
+    compare_param_grads,
+    copy_params,
+    to_torch,
+)
 from tinytorch.language import (
     Embedding,
     LearnedPositionalEmbedding,
@@ -32,8 +38,8 @@ def randn(*shape, dtype=np.float32):
 def test_embedding_matches_torch_and_accumulates_repeated_ids():
     weight = randn(10, 4)
     ids = np.array([[1, 3, 1], [1, 9, 0]])  # id 1 three times
-    check_fn([weight], lambda w: embedding(ids, w),
-             lambda w: TF.embedding(torch.from_numpy(ids), w))
+    check_op(None, lambda w: embedding(ids, w),
+             lambda w: TF.embedding(torch.from_numpy(ids), w), arrays=[weight])
     w = tt.Tensor(weight, requires_grad=True)
     embedding(ids, w).sum().backward()
     assert w.grad.array[1].tolist() == [3.0] * 4 and w.grad.array[2].tolist() == [0.0] * 4
@@ -126,35 +132,37 @@ def test_sdpa_matches_torch(case, dtype):
         arrays.append(mask.astype(dtype) if mask.dtype != np.bool_ else mask)
         if mask.dtype == np.bool_:
             mask_arg = arrays.pop()
-            check_fn(arrays,
+            check_op(None,
                      lambda q, k, v: scaled_dot_product_attention(q, k, v, tt.tensor(mask_arg)),
                      lambda q, k, v: TF.scaled_dot_product_attention(
-                         q, k, v, torch.from_numpy(mask_arg)))
+                         q, k, v, torch.from_numpy(mask_arg)), arrays=arrays)
             return
         # a float mask is an input too: it gets a gradient, as in torch
-        check_fn(arrays, lambda q, k, v, m: scaled_dot_product_attention(q, k, v, m),
-                 lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, m))
+        check_op(None, lambda q, k, v, m: scaled_dot_product_attention(q, k, v, m),
+                 lambda q, k, v, m: TF.scaled_dot_product_attention(q, k, v, m), arrays=arrays)
         return
-    check_fn(arrays, lambda q, k, v: scaled_dot_product_attention(q, k, v, **kwargs),
-             lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, **kwargs))
+    check_op(None, lambda q, k, v: scaled_dot_product_attention(q, k, v, **kwargs),
+             lambda q, k, v: TF.scaled_dot_product_attention(q, k, v, **kwargs), arrays=arrays)
 
 
 def test_sdpa_fully_masked_rows_give_zeros_like_torch():
     q, k, v = randn(1, 3, 4), randn(1, 5, 4), randn(1, 5, 4)
     mask = np.ones((3, 5), dtype=bool)
     mask[1] = False  # query 1 may attend nowhere
-    check_fn([q, k, v], lambda a, b, c: scaled_dot_product_attention(a, b, c, tt.tensor(mask)),
-             lambda a, b, c: TF.scaled_dot_product_attention(a, b, c, torch.from_numpy(mask)))
+    check_op(None, lambda a, b, c: scaled_dot_product_attention(a, b, c, tt.tensor(mask)),
+             lambda a, b, c: TF.scaled_dot_product_attention(a, b, c, torch.from_numpy(mask)),
+             arrays=[q, k, v])
     out = scaled_dot_product_attention(tt.tensor(q), tt.tensor(k), tt.tensor(v), tt.tensor(mask))
     assert not out.array[0, 1].any() and np.isfinite(out.array).all()
 
 
 def test_sdpa_broadcast_batch_dims_and_3d():
     q, k, v = randn(2, 4, 5, 8), randn(1, 4, 6, 8), randn(1, 4, 6, 8)
-    check_fn([q, k, v], scaled_dot_product_attention, TF.scaled_dot_product_attention)
-    check_fn([randn(3, 5, 8), randn(3, 5, 8), randn(3, 5, 8)],
+    check_op(None, scaled_dot_product_attention, TF.scaled_dot_product_attention, arrays=[q, k, v])
+    check_op(None,
              lambda a, b, c: scaled_dot_product_attention(a, b, c, is_causal=True),
-             lambda a, b, c: TF.scaled_dot_product_attention(a, b, c, is_causal=True))
+             lambda a, b, c: TF.scaled_dot_product_attention(a, b, c, is_causal=True),
+             arrays=[randn(3, 5, 8), randn(3, 5, 8), randn(3, 5, 8)])
 
 
 def test_sdpa_dropout_is_inverted_and_differentiable():
@@ -292,8 +300,8 @@ def test_transformer_block_equals_torch_encoder_layer_pre_norm(activation):
     copy_params(mine, theirs)
     x = randn(2, 7, 16)
     causal = torch.nn.Transformer.generate_square_subsequent_mask(7)
-    check_fn([x], lambda t: mine(t, is_causal=True),
-             lambda t: theirs(t, src_mask=causal, is_causal=True))
+    check_op(None, lambda t: mine(t, is_causal=True),
+             lambda t: theirs(t, src_mask=causal, is_causal=True), arrays=[x])
     assert compare_param_grads(mine, theirs) == 12
 
 

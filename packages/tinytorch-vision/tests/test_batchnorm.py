@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import torch
-from op_helper import assert_close, gradcheck
 
 import tinytorch.core as tt
 import tinytorch.vision.functional as VF
+from tinytorch.core.testing import assert_close, check_gradcheck
 from tinytorch.vision import nn as vnn
 
 DTYPES = [np.float32, np.float64]
@@ -102,8 +102,8 @@ def test_gradcheck_batch_norm_train_and_eval():
     def evaluate(x, w, b):
         return VF.batch_norm(x, mean, var, w, b, training=False)
 
-    assert gradcheck(train, arrays)
-    assert gradcheck(evaluate, arrays)
+    check_gradcheck(None, train, arrays=arrays)
+    check_gradcheck(None, evaluate, arrays=arrays)
 
 
 def test_state_dict_round_trip_and_keys_match_torch():

@@ -9,11 +9,11 @@ same order and maxima; to rounding for batch norm's sums) and agree with PyTorch
 import numpy as np
 import pytest
 import torch.nn.functional as TF
-from op_helper import check_op
 
 import tinytorch.core as tt
 import tinytorch.vision.functional as VF
 from tinytorch.core import parallel
+from tinytorch.core.testing import check_op
 
 SMALL_BLOCKS = 16 * 1024  # many blocks even for these test-sized batches
 
@@ -53,7 +53,8 @@ def test_conv_blocked_equals_one_block_and_torch(blocked, dtype, stride, padding
 
     for mine, reference in zip(run(conv, x, w), one_block(conv, x, w)):
         np.testing.assert_array_equal(mine, reference)
-    check_op([x, w], conv, lambda a, b: TF.conv2d(a, b, stride=stride, padding=padding))
+    check_op(None, conv, lambda a, b: TF.conv2d(a, b, stride=stride, padding=padding),
+             arrays=[x, w])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -67,7 +68,8 @@ def test_max_pool_blocked_equals_one_block_and_torch(blocked, dtype, kernel, str
 
     for mine, reference in zip(run(pool, x), one_block(pool, x)):
         np.testing.assert_array_equal(mine, reference)
-    check_op([x], pool, lambda a: TF.max_pool2d(a, kernel, stride=stride, padding=padding))
+    check_op(None, pool, lambda a: TF.max_pool2d(a, kernel, stride=stride, padding=padding),
+             arrays=[x])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -82,8 +84,8 @@ def test_batch_norm_blocked_matches_one_block_and_torch(blocked, dtype):
     for mine, reference in zip(run(norm, x, weight, bias), one_block(norm, x, weight, bias)):
         scale = max(1.0, float(np.abs(reference).max()))
         np.testing.assert_allclose(mine, reference, atol=tolerance * scale, rtol=tolerance)
-    check_op([x, weight, bias], norm,
-             lambda a, w, b: TF.batch_norm(a, None, None, w, b, training=True))
+    check_op(None, norm, lambda a, w, b: TF.batch_norm(a, None, None, w, b, training=True),
+             arrays=[x, weight, bias])
 
 
 def test_batch_norm_blocks_are_really_several(blocked):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from op_helper import check_op, gradcheck
 
 import tinytorch.core as tt
 import tinytorch.vision.functional as VF
+from tinytorch.core.testing import check_gradcheck, check_op
 from tinytorch.vision import nn as vnn
 
 
@@ -45,9 +45,9 @@ def test_conv2d_matches_torch(geometry, dtype):
     arrays = [rng.standard_normal(x_shape).astype(dtype),
               rng.standard_normal(w_shape).astype(dtype),
               rng.standard_normal(w_shape[0]).astype(dtype)]
-    check_op(arrays,
+    check_op(None,
              lambda x, w, b: VF.conv2d(x, w, b, stride, padding, dilation, groups),
-             lambda x, w, b: TF.conv2d(x, w, b, stride, padding, dilation, groups))
+             lambda x, w, b: TF.conv2d(x, w, b, stride, padding, dilation, groups), arrays=arrays)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -57,16 +57,16 @@ def test_string_padding_matches_torch(padding, kernel):
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal((2, 3, 7, 9)).astype(np.float32),
               rng.standard_normal((4, 3, *kernel)).astype(np.float32), None]
-    check_op(arrays, lambda x, w, b: VF.conv2d(x, w, padding=padding, dilation=(1, 2)),
-             lambda x, w, b: TF.conv2d(x, w, padding=padding, dilation=(1, 2)))
+    check_op(None, lambda x, w, b: VF.conv2d(x, w, padding=padding, dilation=(1, 2)),
+             lambda x, w, b: TF.conv2d(x, w, padding=padding, dilation=(1, 2)), arrays=arrays)
 
 
 def test_unbatched_input_and_no_bias():
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal((3, 6, 6)).astype(np.float32),
               rng.standard_normal((5, 3, 3, 3)).astype(np.float32)]
-    out = check_op(arrays, lambda x, w: VF.conv2d(x, w, stride=2, padding=1),
-                   lambda x, w: TF.conv2d(x, w, stride=2, padding=1))
+    out = check_op(None, lambda x, w: VF.conv2d(x, w, stride=2, padding=1),
+                   lambda x, w: TF.conv2d(x, w, stride=2, padding=1), arrays=arrays)
     assert out.shape == (5, 3, 3)
 
 
@@ -75,16 +75,16 @@ def test_depthwise_convolution():
     arrays = [rng.standard_normal((2, 4, 8, 8)).astype(np.float32),
               rng.standard_normal((8, 1, 3, 3)).astype(np.float32),
               rng.standard_normal(8).astype(np.float32)]
-    check_op(arrays, lambda x, w, b: VF.conv2d(x, w, b, padding=1, groups=4),
-             lambda x, w, b: TF.conv2d(x, w, b, padding=1, groups=4))
+    check_op(None, lambda x, w, b: VF.conv2d(x, w, b, padding=1, groups=4),
+             lambda x, w, b: TF.conv2d(x, w, b, padding=1, groups=4), arrays=arrays)
 
 
 def test_gradcheck_conv2d():
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((4, 1, 3, 2)),
               rng.standard_normal(4)]
-    assert gradcheck(lambda x, w, b: VF.conv2d(x, w, b, stride=(2, 1), padding=(1, 2),
-                                               dilation=(1, 2), groups=2), arrays)
+    check_gradcheck(None, lambda x, w, b: VF.conv2d(x, w, b, stride=(2, 1), padding=(1, 2),
+                                                    dilation=(1, 2), groups=2), arrays=arrays)
 
 
 def test_first_layer_skips_input_gradient():

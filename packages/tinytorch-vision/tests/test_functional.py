@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from op_helper import check_op, gradcheck
 
 import tinytorch.core as tt
 import tinytorch.vision.functional as VF
+from tinytorch.core.testing import check_gradcheck, check_op
 from tinytorch.vision import im2col as spatial
 from tinytorch.vision import nn as vnn
 
@@ -25,8 +25,8 @@ UNFOLD_CASES = [
 def test_im2col_matches_torch_unfold(case, dtype):
     shape, kernel, dilation, padding, stride = case
     x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
-    check_op([x], lambda t: VF.im2col(t, kernel, dilation, padding, stride),
-             lambda t: TF.unfold(t, kernel, dilation, padding, stride))
+    check_op(None, lambda t: VF.im2col(t, kernel, dilation, padding, stride),
+             lambda t: TF.unfold(t, kernel, dilation, padding, stride), arrays=[x])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -35,8 +35,8 @@ def test_col2im_matches_torch_fold(case, dtype):
     shape, kernel, dilation, padding, stride = case
     cols_shape = TF.unfold(torch.zeros(shape), kernel, dilation, padding, stride).shape
     cols = np.random.default_rng(1).standard_normal(tuple(cols_shape)).astype(dtype)
-    check_op([cols], lambda t: VF.col2im(t, shape[2:], kernel, dilation, padding, stride),
-             lambda t: TF.fold(t, shape[2:], kernel, dilation, padding, stride))
+    check_op(None, lambda t: VF.col2im(t, shape[2:], kernel, dilation, padding, stride),
+             lambda t: TF.fold(t, shape[2:], kernel, dilation, padding, stride), arrays=[cols])
 
 
 def test_fold_is_the_adjoint_of_unfold():
@@ -47,7 +47,8 @@ def test_fold_is_the_adjoint_of_unfold():
     y = rng.standard_normal(cols.shape)
     back = VF.col2im(tt.Tensor(y), (7, 6), 3, 2, 1, (2, 1))
     assert np.isclose((cols.array * y).sum(), (x * back.array).sum())
-    assert gradcheck(lambda t: VF.im2col(t, 2, 1, 1, 2), [rng.standard_normal((1, 2, 4, 3))])
+    check_gradcheck(None, lambda t: VF.im2col(t, 2, 1, 1, 2),
+                    arrays=[rng.standard_normal((1, 2, 4, 3))])
 
 
 def test_windows_is_a_view_and_im2col_a_single_copy():

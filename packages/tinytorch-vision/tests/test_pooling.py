@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from op_helper import check_op, gradcheck
 
 import tinytorch.core as tt
 import tinytorch.vision.functional as VF
+from tinytorch.core.testing import check_gradcheck, check_op
 from tinytorch.vision import nn as vnn
 
 DTYPES = [np.float32, np.float64]
@@ -29,17 +29,18 @@ MAX_CASES = [
 def test_max_pool2d_matches_torch(case, dtype):
     shape, kernel, stride, padding, dilation, ceil_mode = case
     x = np.random.default_rng(len(shape) + sum(shape)).standard_normal(shape).astype(dtype)
-    check_op([x],
+    check_op(None,
              lambda t: VF.max_pool2d(t, kernel, stride, padding, dilation, ceil_mode),
-             lambda t: TF.max_pool2d(t, kernel, stride, padding, dilation, ceil_mode))
+             lambda t: TF.max_pool2d(t, kernel, stride, padding, dilation, ceil_mode), arrays=[x])
 
 
 def test_max_pool_ties_send_gradient_to_first_maximum_like_torch():
     """After a ReLU whole windows are 0: exactly one element per window gets the gradient."""
     x = np.zeros((1, 2, 4, 4), dtype=np.float32)
     x[0, 0, 1, 1] = x[0, 0, 0, 1] = 1.0  # a tie inside one window
-    check_op([x], lambda t: VF.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2))
-    check_op([x], lambda t: VF.max_pool2d(t, 3, 1, 1), lambda t: TF.max_pool2d(t, 3, 1, 1))
+    check_op(None, lambda t: VF.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2), arrays=[x])
+    check_op(None, lambda t: VF.max_pool2d(t, 3, 1, 1), lambda t: TF.max_pool2d(t, 3, 1, 1),
+             arrays=[x])
 
 
 # (input shape, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
@@ -58,11 +59,11 @@ AVG_CASES = [
 def test_avg_pool2d_matches_torch(case, dtype):
     shape, kernel, stride, padding, ceil_mode, include_pad, divisor = case
     x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(dtype)
-    check_op([x],
+    check_op(None,
              lambda t: VF.avg_pool2d(t, kernel, stride, padding, ceil_mode, include_pad,
                                      divisor),
              lambda t: TF.avg_pool2d(t, kernel, stride, padding, ceil_mode, include_pad,
-                                     divisor))
+                                     divisor), arrays=[x])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -71,16 +72,16 @@ def test_avg_pool2d_matches_torch(case, dtype):
                                         ((1, 1, 3, 3), 5)])
 def test_adaptive_avg_pool2d_matches_torch(shape, size, dtype):
     x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
-    check_op([x], lambda t: VF.adaptive_avg_pool2d(t, size),
-             lambda t: TF.adaptive_avg_pool2d(t, size))
+    check_op(None, lambda t: VF.adaptive_avg_pool2d(t, size),
+             lambda t: TF.adaptive_avg_pool2d(t, size), arrays=[x])
 
 
 def test_gradchecks():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 2, 5, 6))
-    assert gradcheck(lambda t: VF.max_pool2d(t, 3, 2, 1, ceil_mode=True), [x])
-    assert gradcheck(lambda t: VF.avg_pool2d(t, 3, 2, 1, count_include_pad=False), [x])
-    assert gradcheck(lambda t: VF.adaptive_avg_pool2d(t, (3, 4)), [x])
+    check_gradcheck(None, lambda t: VF.max_pool2d(t, 3, 2, 1, ceil_mode=True), arrays=[x])
+    check_gradcheck(None, lambda t: VF.avg_pool2d(t, 3, 2, 1, count_include_pad=False), arrays=[x])
+    check_gradcheck(None, lambda t: VF.adaptive_avg_pool2d(t, (3, 4)), arrays=[x])
 
 
 def test_pooling_keeps_channels_last_memory_and_unbatched_input():

@@ -96,7 +96,10 @@ class OpEvent:
 _op_hooks: list[Callable[[OpEvent], None]] = []
 
 
-class _HookHandle:
+class RemovableHandle:
+    """What registering a hook returns (PyTorch's `torch.utils.hooks.RemovableHandle`):
+    `.remove()` unregisters it, and `with handle:` removes it on leaving the block."""
+
     def __init__(self, registry: list, hook):
         self._registry, self._hook = registry, hook
 
@@ -111,14 +114,14 @@ class _HookHandle:
         self.remove()
 
 
-def register_op_hook(hook: Callable[[OpEvent], None]) -> _HookHandle:
+def register_op_hook(hook: Callable[[OpEvent], None]) -> RemovableHandle:
     """Call `hook(event)` after every op core executes; returns a handle with `.remove()`.
 
     This is core's extension point for op-level tracing (FLOP counters, profilers):
     later packages observe ops here instead of special-casing layer classes.
     """
     _op_hooks.append(hook)
-    return _HookHandle(_op_hooks, hook)
+    return RemovableHandle(_op_hooks, hook)
 
 
 def _emit(op, phase, inputs, outputs, attrs):

@@ -30,6 +30,7 @@ import ast
 import builtins
 import importlib
 import importlib.util
+import textwrap
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -187,6 +188,42 @@ class Unit:
 
     def obj(self):
         return getattr(importlib.import_module(self.module), self.name)
+
+
+def is_private(name: str) -> bool:
+    """`_helper` and `_CONSTANT` are private; `__init__`-style dunders are not."""
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _private_helpers(unit: Unit) -> list[str]:
+    """The private top-level definitions of `unit`'s own file that its code reads, in the
+    order they are defined there."""
+    source = load(unit.module)
+    first, last = source.segment(unit.name)
+    code = textwrap.dedent("\n".join(source.lines[first - 1:last]))
+    used = [name for name in free_names(code) if is_private(name)
+            and name in source.definitions and name not in source.imports]
+    return sorted(used, key=lambda name: source.definitions[name].lineno)
+
+
+def with_helpers(units) -> tuple[Unit, ...]:
+    """`units` in order, each preceded by the private helpers of its file that it needs
+    (recursively, each once), so that the syllabus names only the public definitions a
+    module teaches and a notebook still imports no private name of the file it copies."""
+    cells: list[Unit] = []
+    seen: set[Unit] = set()
+
+    def add(unit: Unit) -> None:
+        if unit in seen:
+            return
+        seen.add(unit)
+        for name in _private_helpers(unit):
+            add(Unit(unit.module, name))
+        cells.append(unit)
+
+    for unit in units:
+        add(unit)
+    return tuple(cells)
 
 
 def unit_regions(unit: Unit) -> list[Region]:

@@ -1,8 +1,10 @@
 """The course: 18 modules in four phases, what each one teaches and which code it owns.
 
-What it teaches: a syllabus written as data. Each module lists the package definitions
-its notebook contains (`units`, in reading order), the solution regions the student
-writes there (`solutions`, by enclosing function) and a hint for each. `OWNERSHIP` says
+What it teaches: a syllabus written as data. Each module lists the public package
+definitions its notebook teaches (`teaches`, in reading order; `units` adds the private
+helpers of their files that they need, and the definitions holding graded regions), the
+solution regions the student writes there (`solutions`, by enclosing function) and a hint
+for each. `OWNERSHIP` says
 which module introduces every other part of the library, which is what the dependency
 check uses: module N's notebook may import only what modules before N introduced, plus
 the provided scaffolding (module 0: the Tensor container, the Function protocol, dtypes).
@@ -16,8 +18,9 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from .source import Unit
+from .source import Unit, with_helpers
 
 CORE = "tinytorch-core"
 VISION = "tinytorch-vision"
@@ -58,7 +61,7 @@ class CourseModule:
     slug: str
     title: str
     package: str
-    units: tuple[Unit, ...] = ()
+    teaches: tuple[Unit, ...] = ()  # the public definitions the notebook copies, in order
     solutions: tuple[str, ...] = ()  # region keys "python.module:Qual.name"
     hints: dict[str, str] = field(default_factory=dict)
     concept: str = ""
@@ -83,7 +86,21 @@ class CourseModule:
     @property
     def ready(self) -> bool:
         """Does the module have a notebook (units and graded solutions)?"""
-        return bool(self.units and self.solutions)
+        return bool(self.teaches and self.solutions)
+
+    @cached_property
+    def units(self) -> tuple[Unit, ...]:
+        """The notebook's cells: the definitions of every graded region (a region may sit in
+        a private helper), then what the module teaches, each preceded by the private
+        helpers of its file that it needs. The syllabus names public definitions only."""
+        taught = with_helpers(self.teaches)
+        graded = []
+        for key in self.solutions:
+            module, _, qualname = key.partition(":")
+            unit = Unit(module, qualname.split(".")[0])
+            if unit not in taught and unit not in graded:
+                graded.append(unit)
+        return with_helpers([*graded, *self.teaches])
 
 
 def _units(module: str, *names: str) -> tuple[Unit, ...]:
@@ -99,9 +116,9 @@ M = "tinytorch.mlops"
 MODULES: tuple[CourseModule, ...] = (
     CourseModule(
         1, "setup", "Setup", CORE,
-        units=(*_units(f"{C}.random", "Generator", "default_generator", "manual_seed",
-                       "get_rng"),
-               *_units(f"{C}.dtypes", "result_dtype")),
+        teaches=(*_units(f"{C}.random", "Generator", "default_generator", "manual_seed",
+                         "get_rng"),
+                 *_units(f"{C}.dtypes", "result_dtype")),
         solutions=(f"{C}.random:Generator.manual_seed", f"{C}.random:get_rng",
                    f"{C}.dtypes:result_dtype"),
         hints={
@@ -118,12 +135,11 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         2, "tensor", "Tensor", CORE,
-        units=(*_units(f"{C}.tensor", "_as_array"),
-               *_units(f"{C}.ops.arithmetic", "as_operands", "_with_scalar", "_cast",
-                       "_binary", "Add", "Sub", "Mul", "Div", "add", "sub", "mul", "div"),
-               *_units(f"{C}.ops.linalg", "MatMul", "matmul", "Linear", "linear"),
-               *_units(f"{C}.ops.reduction", "normalize_dims", "_spread", "Sum", "Mean",
-                       "reduce_sum", "mean")),
+        teaches=(*_units(f"{C}.ops.arithmetic", "as_operands", "Add", "Sub", "Mul", "Div",
+                           "add", "sub", "mul", "div"),
+                 *_units(f"{C}.ops.linalg", "MatMul", "matmul", "Linear", "linear"),
+                 *_units(f"{C}.ops.reduction", "normalize_dims", "Sum", "Mean",
+                         "reduce_sum", "mean")),
         solutions=(f"{C}.tensor:_as_array", f"{C}.ops.arithmetic:Add.forward",
                    f"{C}.ops.arithmetic:Sub.forward", f"{C}.ops.arithmetic:Mul.forward",
                    f"{C}.ops.arithmetic:Div.forward", f"{C}.ops.linalg:MatMul.forward",
@@ -153,8 +169,8 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         3, "activations", "Activations", CORE,
-        units=(*_units(f"{C}.ops.pointwise", "ReLU", "Sigmoid", "Tanh"),
-               *_units(f"{C}.ops.reduction", "Softmax", "softmax")),
+        teaches=(*_units(f"{C}.ops.pointwise", "ReLU", "Sigmoid", "Tanh"),
+                 *_units(f"{C}.ops.reduction", "Softmax", "softmax")),
         solutions=(f"{C}.ops.pointwise:ReLU.forward", f"{C}.ops.pointwise:Sigmoid.forward",
                    f"{C}.ops.pointwise:Tanh.forward", f"{C}.ops.reduction:Softmax.forward"),
         hints={
@@ -172,10 +188,9 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         4, "layers", "Layers", CORE,
-        units=(*_units(f"{C}.nn.init", "calculate_gain", "_calculate_fan_in_and_fan_out",
-                       "_fan", "uniform_", "kaiming_uniform_"),
-               *_units(f"{C}.nn.module", "Parameter", "IncompatibleKeys", "Module"),
-               *_units(f"{C}.nn.layers", "Linear", "Dense")),
+        teaches=(*_units(f"{C}.nn.init", "calculate_gain", "uniform_", "kaiming_uniform_"),
+                 *_units(f"{C}.nn.module", "Parameter", "IncompatibleKeys", "Module"),
+                 *_units(f"{C}.nn.layers", "Linear", "Dense")),
         solutions=(f"{C}.nn.init:_calculate_fan_in_and_fan_out", f"{C}.nn.init:kaiming_uniform_",
                    f"{C}.nn.module:Module.__setattr__", f"{C}.nn.module:Module.named_parameters",
                    f"{C}.nn.layers:Linear.__init__", f"{C}.nn.layers:Linear.reset_parameters"),
@@ -205,8 +220,8 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         5, "networks", "Networks", CORE,
-        units=(*_units(f"{C}.nn.container", "Sequential"),
-               *_units(f"{C}.nn.activation", "ReLU", "Sigmoid", "Tanh")),
+        teaches=(*_units(f"{C}.nn.container", "Sequential"),
+                 *_units(f"{C}.nn.activation", "ReLU", "Sigmoid", "Tanh")),
         solutions=(f"{C}.nn.container:Sequential.__init__", f"{C}.nn.container:Sequential.forward"),
         hints={
             f"{C}.nn.container:Sequential.__init__":
@@ -219,12 +234,11 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         6, "autograd", "Autograd", CORE,
-        units=(*_units(f"{C}.autograd", "topological_order", "unbroadcast", "_FREED_MESSAGE",
-                       "_initial_gradient", "backward"),
-               *_units(f"{C}.ops.arithmetic", "Mul"),
-               *_units(f"{C}.ops.linalg", "MatMul"),
-               *_units(f"{C}.ops.reduction", "_spread", "Sum"),
-               *_units(f"{C}.ops.pointwise", "ReLU", "Sigmoid", "Tanh")),
+        teaches=(*_units(f"{C}.autograd", "topological_order", "unbroadcast", "backward"),
+                 *_units(f"{C}.ops.arithmetic", "Mul"),
+                 *_units(f"{C}.ops.linalg", "MatMul"),
+                 *_units(f"{C}.ops.reduction", "Sum"),
+                 *_units(f"{C}.ops.pointwise", "ReLU", "Sigmoid", "Tanh")),
         solutions=(f"{C}.autograd:topological_order", f"{C}.autograd:unbroadcast",
                    f"{C}.autograd:backward", f"{C}.ops.arithmetic:Mul.backward",
                    f"{C}.ops.linalg:MatMul.backward", f"{C}.ops.reduction:_spread",
@@ -255,9 +269,9 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         7, "spatial", "Spatial (CNNs)", VISION,
-        units=_units(f"{V}.im2col", "pair", "span", "output_hw", "symmetric", "to_nhwc",
-                     "as_nchw", "pad_nhwc", "windows", "im2col", "kernel_offsets", "col2im",
-                     "add_patches"),
+        teaches=_units(f"{V}.im2col", "span", "output_hw", "symmetric", "to_nhwc",
+                       "as_nchw", "pad_nhwc", "windows", "im2col", "kernel_offsets", "col2im",
+                       "add_patches"),
         solutions=(f"{V}.im2col:output_hw", f"{V}.im2col:windows", f"{V}.im2col:add_patches"),
         hints={
             f"{V}.im2col:output_hw":
@@ -275,9 +289,9 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         8, "optimizers", "Optimizers", CORE,
-        units=(*_units(f"{C}.optim.optimizer", "Optimizer", "_SET_MESSAGE", "check_range"),
-               *_units(f"{C}.optim.sgd", "SGD"),
-               *_units(f"{C}.optim.adam", "Adam", "AdamW")),
+        teaches=(*_units(f"{C}.optim.optimizer", "Optimizer", "check_range"),
+                 *_units(f"{C}.optim.sgd", "SGD"),
+                 *_units(f"{C}.optim.adam", "Adam", "AdamW")),
         solutions=(f"{C}.optim.sgd:SGD._update", f"{C}.optim.adam:Adam._update",
                    f"{C}.optim.adam:Adam._init_state"),
         hints={
@@ -295,11 +309,8 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         9, "dataloader", "DataLoader", CORE,
-        units=(*_units(f"{C}.data.collate", "default_collate", "_stack", "_same_kind",
-                       "_same_keys", "_same_length", "_describe"),
-               *_units(f"{C}.data.dataloader", "_POLL_SECONDS", "DataLoader", "_BATCH",
-                       "_prefetched", "_produce", "_put", "_check_args", "_batches_of",
-                       "_check_sampling", "_check_workers")),
+        teaches=(*_units(f"{C}.data.collate", "default_collate"),
+                 *_units(f"{C}.data.dataloader", "DataLoader")),
         solutions=(f"{C}.data.collate:_stack", f"{C}.data.dataloader:DataLoader.__len__",
                    f"{C}.data.dataloader:DataLoader._batch_indices"),
         hints={
@@ -317,12 +328,10 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         10, "training", "Training", CORE,
-        units=(*_units(f"{C}.ops.loss", "CrossEntropy"),
-               *_units(f"{C}.nn.functional", "_REDUCTIONS", "_check_reduction", "_reduce",
-                       "_check_same_shape", "_as_target", "mse_loss"),
-               *_units(f"{C}.nn.utils", "_grads", "clip_grad_norm_"),
-               *_units(f"{C}.training.metrics", "accuracy", "_as_array", "_check_labels",
-                       "_class_scores")),
+        teaches=(*_units(f"{C}.ops.loss", "CrossEntropy"),
+                 *_units(f"{C}.nn.functional", "mse_loss"),
+                 *_units(f"{C}.nn.utils", "clip_grad_norm_"),
+                 *_units(f"{C}.training.metrics", "accuracy")),
         solutions=(f"{C}.ops.loss:CrossEntropy.forward", f"{C}.ops.loss:CrossEntropy.backward",
                    f"{C}.nn.functional:mse_loss", f"{C}.nn.utils:clip_grad_norm_",
                    f"{C}.training.metrics:accuracy"),
@@ -344,8 +353,7 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         11, "tokenization", "Tokenization", LANGUAGE,
-        units=(*_units(f"{L}.tokenizers.char", "_code_points", "CharTokenizer"),
-               *_units(f"{L}.tokenizers.bpe", "_merge_pair")),
+        teaches=_units(f"{L}.tokenizers.char", "CharTokenizer"),
         solutions=(f"{L}.tokenizers.char:CharTokenizer.fit",
                    f"{L}.tokenizers.char:CharTokenizer.encode_array",
                    f"{L}.tokenizers.char:CharTokenizer.decode",
@@ -366,8 +374,8 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         12, "embeddings", "Embeddings", LANGUAGE,
-        units=_units(f"{L}.embedding", "EmbeddingLookup", "embedding", "Embedding",
-                     "sinusoidal_table"),
+        teaches=_units(f"{L}.embedding", "EmbeddingLookup", "embedding", "Embedding",
+                       "sinusoidal_table"),
         solutions=(f"{L}.embedding:EmbeddingLookup.forward",
                    f"{L}.embedding:EmbeddingLookup.backward", f"{L}.embedding:sinusoidal_table"),
         hints={
@@ -382,11 +390,10 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         13, "attention", "Attention", LANGUAGE,
-        units=(*_units(f"{L}.attention", "causal_mask", "mask_to_bias", "attention_forward",
-                       "attention_backward", "_softmax_inplace", "ScaledDotProductAttention",
-                       "scaled_dot_product_attention", "_check_qkv", "_check_mask"),
-               *_units(f"{L}.multihead", "_split_heads", "_merge_heads",
-                       "PackedSelfAttention", "MultiheadAttention")),
+        teaches=(*_units(f"{L}.attention", "causal_mask", "mask_to_bias",
+                         "attention_forward", "attention_backward",
+                         "ScaledDotProductAttention", "scaled_dot_product_attention"),
+                 *_units(f"{L}.multihead", "PackedSelfAttention", "MultiheadAttention")),
         solutions=(f"{L}.attention:causal_mask", f"{L}.attention:attention_forward",
                    f"{L}.attention:attention_backward"),
         hints={
@@ -404,8 +411,8 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         14, "transformers", "Transformers", LANGUAGE,
-        units=(*_units(f"{L}.feedforward", "FeedForward"),
-               *_units(f"{L}.transformer", "_ACTIVATIONS", "TransformerBlock")),
+        teaches=(*_units(f"{L}.feedforward", "FeedForward"),
+                 *_units(f"{L}.transformer", "TransformerBlock")),
         solutions=(f"{L}.transformer:TransformerBlock.forward",),
         hints={
             f"{L}.transformer:TransformerBlock.forward":
@@ -416,8 +423,8 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         15, "generation", "Generation", LANGUAGE,
-        units=(*_units(f"{L}.generation", "sample_logits", "_nucleus", "_check_sampling"),
-               *_units(f"{L}.kv_cache", "LayerKVCache", "KVCache")),
+        teaches=(*_units(f"{L}.generation", "sample_logits"),
+                 *_units(f"{L}.kv_cache", "LayerKVCache", "KVCache")),
         solutions=(f"{L}.generation:sample_logits", f"{L}.generation:_nucleus",
                    f"{L}.kv_cache:LayerKVCache.append"),
         hints={
@@ -435,10 +442,9 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         16, "kernels", "Kernels", PERF,
-        units=(*_units(f"{P}.kernels.matmul", "_check", "matmul_loops", "matmul_rows",
-                       "matmul_blocked", "matmul_blas"),
-               *_units(f"{P}.kernels.conv", "_prepare", "_add_bias", "im2col",
-                       "conv2d_im2col")),
+        teaches=(*_units(f"{P}.kernels.matmul", "matmul_loops", "matmul_rows",
+                         "matmul_blocked", "matmul_blas"),
+                 *_units(f"{P}.kernels.conv", "im2col", "conv2d_im2col")),
         solutions=(f"{P}.kernels.matmul:matmul_loops", f"{P}.kernels.matmul:matmul_rows",
                    f"{P}.kernels.matmul:matmul_blocked", f"{P}.kernels.conv:im2col",
                    f"{P}.kernels.conv:conv2d_im2col"),
@@ -463,8 +469,8 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         17, "benchmarking", "Benchmarking", PERF,
-        units=(*_units(f"{P}.benchmark", "Interval", "median_ci", "_coverage"),
-               *_units(f"{P}.roofline", "PLOT_FORMATS", "RooflinePoint", "RooflineModel")),
+        teaches=(*_units(f"{P}.benchmark", "Interval", "median_ci"),
+                 *_units(f"{P}.roofline", "PLOT_FORMATS", "RooflinePoint", "RooflineModel")),
         solutions=(f"{P}.benchmark:median_ci", f"{P}.benchmark:_coverage",
                    f"{P}.roofline:RooflineModel.ridge_point",
                    f"{P}.roofline:RooflineModel.attainable_gflops",
@@ -487,10 +493,10 @@ MODULES: tuple[CourseModule, ...] = (
     ),
     CourseModule(
         18, "mlops", "MLOps", MLOPS,
-        units=(*_units(f"{M}.compression.quantization", "QMAX", "quantize_per_channel",
-                       "dequantize_per_channel", "activation_qparams",
-                       "quantize_activation"),
-               *_units(f"{M}.compression.pruning", "magnitude_mask")),
+        teaches=(*_units(f"{M}.compression.quantization", "QMAX", "quantize_per_channel",
+                         "dequantize_per_channel", "activation_qparams",
+                         "quantize_activation"),
+                 *_units(f"{M}.compression.pruning", "magnitude_mask")),
         solutions=(f"{M}.compression.quantization:quantize_per_channel",
                    f"{M}.compression.quantization:dequantize_per_channel",
                    f"{M}.compression.quantization:activation_qparams",
@@ -528,16 +534,13 @@ OWNERSHIP: dict[str, int] = {
     f"{C}.autograd.enable_grad": 0,
     f"{C}.autograd.is_grad_enabled": 0,
     f"{C}.autograd.set_grad_enabled": 0,
-    f"{C}.autograd._HookHandle": 0,
-    f"{C}.autograd._op_hooks": 0,
-    f"{C}.autograd._emit": 0,
+    f"{C}.autograd.RemovableHandle": 0,
     f"{C}.autograd.OpEvent": 0,
     f"{C}.autograd.register_op_hook": 0,
     f"{C}.atomic": 0,  # atomic file writes, used by every package that saves a file
     f"{C}.random": 1,
     f"{C}.dtypes.result_dtype": 1,
     f"{C}.cli": 1,
-    f"{C}.tensor._as_array": 2,
     f"{C}.ops": 2,
     f"{C}.functions": 2,
     f"{C}.nn.functional.linear": 2,

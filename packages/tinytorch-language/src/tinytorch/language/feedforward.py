@@ -25,6 +25,7 @@ import numpy as np
 from tinytorch.core.autograd import Function
 from tinytorch.core.ops import gelu_derivative, normal_cdf
 from tinytorch.core.ops.linalg import rows_matmul
+from tinytorch.core.random import dropout_mask
 
 
 class FeedForward(Function):
@@ -39,7 +40,7 @@ class FeedForward(Function):
         a = h * cdf
         keep = None
         if dropout_p > 0.0:
-            keep = (rng.random(a.shape) >= dropout_p) / a.dtype.type(1.0 - dropout_p)
+            keep = dropout_mask(rng, a.shape, dropout_p, a.dtype)
             a *= keep.astype(a.dtype)
         y = rows_matmul(a, w2.T)
         if b2 is not None:

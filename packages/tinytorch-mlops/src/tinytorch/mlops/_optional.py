@@ -2,35 +2,29 @@
 
 tinytorch-mlops depends on tinytorch-core alone. CNN layers (tinytorch-vision), TinyGPT
 (tinytorch-language) and ONNX (onnx, onnxruntime) are used when installed; a function
-that needs one of them calls the helper below, which either returns the module or raises
-an ImportError naming the pip command. Importing tinytorch.mlops itself never needs them.
+that needs one of them calls the helper below (core's `tinytorch.core.optional`, with
+the mlops extras as install hints), which either returns the module or raises an
+ImportError naming the pip command. Importing tinytorch.mlops itself never needs them.
 """
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
+from tinytorch.core.optional import distribution_of
+from tinytorch.core.optional import optional_import as _import
+
 INSTALL = {
-    "tinytorch.vision": "pip install tinytorch-vision  (or tinytorch-mlops[vision])",
-    "tinytorch.language": "pip install tinytorch-language  (or tinytorch-mlops[language])",
+    "tinytorch-vision": "pip install tinytorch-vision  (or tinytorch-mlops[vision])",
+    "tinytorch-language": "pip install tinytorch-language  (or tinytorch-mlops[language])",
     "onnx": "pip install onnx  (or tinytorch-mlops[onnx])",
     "onnxruntime": "pip install onnxruntime  (or tinytorch-mlops[onnx])",
 }
 
 
 def optional_import(name: str, purpose: str, required: bool = True) -> ModuleType | None:
-    """Import `name`; if missing, raise ImportError explaining `purpose` (or return None)."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if not required:
-            return None
-        top = name.split(".")[0] if not name.startswith("tinytorch.") else \
-            ".".join(name.split(".")[:2])
-        hint = INSTALL.get(top, f"pip install {top}")
-        raise ImportError(f"{purpose} needs {top}, which is not installed ({exc}); install it "
-                          f"with: {hint}") from None
+    """Core's `optional_import` with mlops's install hints (which extra brings it)."""
+    return _import(name, purpose, INSTALL.get(distribution_of(name)), required)
 
 
 def vision_nn(required: bool = True):

@@ -31,8 +31,9 @@ from rich.console import Console
 from rich.table import Table
 
 from tinytorch.core.atomic import atomic_write_text
+from tinytorch.core.optional import MissingPackageError
 
-from .models import CIFAR10_DESIGNS, MODELS, MissingPackageError, build_model, require
+from .models import CIFAR10_DESIGNS, MODELS, build_model, require
 
 PLOTS = (".png", ".svg")
 EXPORTS = (".json", ".csv")

@@ -15,32 +15,20 @@ install instead of a bare ImportError.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import tinytorch.core.nn.functional as F
 from tinytorch.core import manual_seed, nn, randint, randn
+from tinytorch.core.optional import distribution_of, optional_import
 
 INSTALL_HINT = "pip install 'tinytorch-perf[models]'"
-DISTRIBUTIONS = {"tinytorch.vision": "tinytorch-vision",
-                 "tinytorch.language": "tinytorch-language"}
-
-
-class MissingPackageError(ImportError):
-    """An optional TinyTorch package needed for this command is not installed."""
 
 
 def require(module: str, purpose: str):
     """Import an optional package or raise MissingPackageError naming what to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        dist = DISTRIBUTIONS.get(module, module)
-        raise MissingPackageError(
-            f"{purpose} needs {dist} (import {module}), which is not installed. Install the "
-            f"models extra with: {INSTALL_HINT}   (or: pip install {dist}). [{error}]"
-        ) from None
+    return optional_import(module, purpose,
+                           f"pip install {distribution_of(module)}  (or {INSTALL_HINT})")
 
 
 @dataclass

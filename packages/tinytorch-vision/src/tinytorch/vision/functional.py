@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from tinytorch.core.random import get_rng
+from tinytorch.core.nn.sizes import pair
+from tinytorch.core.random import dropout_mask, get_rng
 from tinytorch.core.tensor import Tensor
 
 from . import im2col as spatial
@@ -73,7 +74,7 @@ def _conv_padding(op: str, padding, kernel, stride, dilation) -> spatial.Pads:
                              f"convolutions (stride={stride})")
         totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple((t // 2, t - t // 2) for t in totals)  # extra pixel at the end
-    return spatial.symmetric(spatial.pair(op, "padding", padding))
+    return spatial.symmetric(pair(op, "padding", padding))
 
 
 # ---------------------------------------------------------------- convolution
@@ -109,8 +110,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         if bias.shape != (out_channels,) or bias.dtype != weight.dtype:
             raise ValueError(f"{op}: bias must have shape ({out_channels},) and dtype "
                              f"{weight.dtype}, got {bias.shape} {bias.dtype}")
-    stride = spatial.pair(op, "stride", stride, minimum=1)
-    dilation = spatial.pair(op, "dilation", dilation, minimum=1)
+    stride = pair(op, "stride", stride, minimum=1)
+    dilation = pair(op, "dilation", dilation, minimum=1)
     pads = _conv_padding(op, padding, (kh, kw), stride, dilation)
     _check_fits(op, x.shape, pads, (kh, kw), dilation)
     args = (x, weight) if bias is None else (x, weight, bias)
@@ -133,10 +134,10 @@ def im2col(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     x, _ = _batched(op, input)
     if input.ndim == 3:
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
-    kernel = spatial.pair(op, "kernel_size", kernel_size, minimum=1)
-    dilation = spatial.pair(op, "dilation", dilation, minimum=1)
-    stride = spatial.pair(op, "stride", stride, minimum=1)
-    pads = spatial.symmetric(spatial.pair(op, "padding", padding))
+    kernel = pair(op, "kernel_size", kernel_size, minimum=1)
+    dilation = pair(op, "dilation", dilation, minimum=1)
+    stride = pair(op, "stride", stride, minimum=1)
+    pads = spatial.symmetric(pair(op, "padding", padding))
     _check_fits(op, x.shape, pads, kernel, dilation)
     return ops.Unfold.apply(x, kernel=kernel, stride=stride, pads=pads, dilation=dilation)
 
@@ -146,11 +147,11 @@ def col2im(input: Tensor, output_size, kernel_size, dilation=1, padding=0,
     """Sum columns back onto an image: (N, C*kh*kw, L) -> (N, C, H, W) (= F.fold)."""
     op = "col2im"
     _check_tensor(op, input)
-    height, width = spatial.pair(op, "output_size", output_size, minimum=1)
-    kernel = spatial.pair(op, "kernel_size", kernel_size, minimum=1)
-    dilation = spatial.pair(op, "dilation", dilation, minimum=1)
-    stride = spatial.pair(op, "stride", stride, minimum=1)
-    pads = spatial.symmetric(spatial.pair(op, "padding", padding))
+    height, width = pair(op, "output_size", output_size, minimum=1)
+    kernel = pair(op, "kernel_size", kernel_size, minimum=1)
+    dilation = pair(op, "dilation", dilation, minimum=1)
+    stride = pair(op, "stride", stride, minimum=1)
+    pads = spatial.symmetric(pair(op, "padding", padding))
     if input.ndim != 3 or input.shape[1] % (kernel[0] * kernel[1]):
         raise ValueError(f"{op}: expected input (N, C*kh*kw, L) with dim 1 divisible by "
                          f"kh*kw = {kernel[0] * kernel[1]}, got shape {input.shape}")
@@ -175,11 +176,11 @@ fold = col2im
 
 def _pool_geometry(op, x_shape, kernel_size, stride, padding, dilation, ceil_mode):
     """Kernel, stride, pads (right/bottom extended for ceil_mode) and output size."""
-    kernel = spatial.pair(op, "kernel_size", kernel_size, minimum=1)
+    kernel = pair(op, "kernel_size", kernel_size, minimum=1)
     stride = kernel if stride is None or stride == () else \
-        spatial.pair(op, "stride", stride, minimum=1)
-    padding = spatial.pair(op, "padding", padding)
-    dilation = spatial.pair(op, "dilation", dilation, minimum=1)
+        pair(op, "stride", stride, minimum=1)
+    padding = pair(op, "padding", padding)
+    dilation = pair(op, "dilation", dilation, minimum=1)
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{op}: padding {padding} should be at most half of kernel size "
                          f"{kernel}")
@@ -247,7 +248,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     if len(sizes) != 2:
         raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
     sizes = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(sizes))
-    spatial.pair(op, "output_size", sizes, minimum=1)
+    pair(op, "output_size", sizes, minimum=1)
     pool_h = ops.adaptive_pool_matrix(x.shape[2], sizes[0], x.dtype)
     pool_w = ops.adaptive_pool_matrix(x.shape[3], sizes[1], x.dtype)
     out = ops.AdaptiveAvgPool2d.apply(x, pool_h=pool_h, pool_w=pool_w)
@@ -308,8 +309,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, generator=No
     channels_shape = input.shape[:-2] + (1, 1)
     if p == 1.0:
         return input * Tensor._make(np.zeros(channels_shape, dtype=input.dtype))
-    keep = get_rng(generator).random(channels_shape) >= p
-    return input * Tensor._make((keep / (1.0 - p)).astype(input.dtype))
+    return input * Tensor._make(dropout_mask(get_rng(generator), channels_shape, p, input.dtype))
 
 
 __all__ = [

@@ -36,23 +36,12 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from tinytorch.core import parallel
+from tinytorch.core.nn.sizes import Pair
 
-Pair = tuple[int, int]
 Pads = tuple[Pair, Pair]  # ((top, bottom), (left, right))
 
 
 # ---------------------------------------------------------------- geometry
-
-
-def pair(op: str, name: str, value, minimum: int = 0) -> Pair:
-    """Accept `3` or `(3, 3)` for a 2-D size; check it is an int >= minimum."""
-    values = (value, value) if isinstance(value, (int, np.integer)) else value
-    if not isinstance(values, (tuple, list)) or len(values) != 2:
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-            raise ValueError(f"{op}: {name} must be int(s) >= {minimum}, got {value!r}")
-    return int(values[0]), int(values[1])
 
 
 def span(kernel: Pair, dilation: Pair) -> Pair:

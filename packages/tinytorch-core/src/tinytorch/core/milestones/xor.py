@@ -42,7 +42,7 @@ from rich.table import Table
 import tinytorch.core as tt
 from tinytorch.core import nn, optim
 from tinytorch.core.data.paths import cache_dir
-from tinytorch.core.milestones.support import write_report
+from tinytorch.core.milestones.support import claims_table, write_report
 from tinytorch.core.milestones.xor_report import draw_decision_boundaries
 
 INPUTS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
@@ -93,12 +93,7 @@ def best_random_linear_accuracy(samples: int, seed: int) -> float:
 
 
 def report(results: list[tuple[str, str, str, bool]], seed: int, console: Console) -> None:
-    table = Table(title=f"Milestone 01: XOR (seed {seed})", title_justify="left")
-    for column in ("model", "target", "achieved", "status"):
-        table.add_column(column)
-    for model, target, achieved, ok in results:
-        table.add_row(model, target, achieved, "[green]holds" if ok else "[red]FAILS")
-    console.print(table)
+    console.print(claims_table(f"Milestone 01: XOR (seed {seed})", results))
 
 
 def show_predictions(model: nn.Module, x: tt.Tensor, console: Console) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import extensions, ops
-from ..random import get_rng
+from ..random import dropout_mask, get_rng
 from ..tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -77,8 +77,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True, generator=None) ->
         return x
     if p == 1.0:
         return x * 0.0
-    keep = get_rng(generator).random(x.shape) >= p
-    return x * Tensor._make((keep / (1.0 - p)).astype(x.dtype))
+    return x * Tensor._make(dropout_mask(get_rng(generator), x.shape, p, x.dtype))
 
 
 def layer_norm(x: Tensor, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .. import devices
-from ..autograd import _HookHandle
+from ..autograd import RemovableHandle
 from ..dtypes import as_dtype
 from ..tensor import Tensor, _to_args
 
@@ -128,15 +128,15 @@ class Module:
                 output = result
         return output
 
-    def register_forward_pre_hook(self, hook: Callable) -> _HookHandle:
+    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
         """`hook(module, args)` runs before forward; may return replacement args."""
         self._forward_pre_hooks.append(hook)
-        return _HookHandle(self._forward_pre_hooks, hook)
+        return RemovableHandle(self._forward_pre_hooks, hook)
 
-    def register_forward_hook(self, hook: Callable) -> _HookHandle:
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
         """`hook(module, args, output)` runs after forward; may return a replacement output."""
         self._forward_hooks.append(hook)
-        return _HookHandle(self._forward_hooks, hook)
+        return RemovableHandle(self._forward_hooks, hook)
 
     # ------------------------------------------------------------ walking the tree
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:

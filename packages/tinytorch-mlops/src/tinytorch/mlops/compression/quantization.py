@@ -35,6 +35,7 @@ import copy
 import numpy as np
 
 from tinytorch.core import Tensor, nn, no_grad
+from tinytorch.core.nn.sizes import pair
 
 from .._optional import vision_functional, vision_nn
 
@@ -165,12 +166,12 @@ class QuantizedConv2d(_Quantized):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, mode: str = "dequantize"):
         super().__init__()
-        def pair(v):
-            return (tuple(v) if isinstance(v, (tuple, list)) else (v, v))
+        op = "QuantizedConv2d"
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size, self.stride, self.dilation = pair(kernel_size), pair(stride), \
-            pair(dilation)
-        self.padding = padding if isinstance(padding, str) else pair(padding)
+        self.kernel_size = pair(op, "kernel_size", kernel_size, minimum=1)
+        self.stride = pair(op, "stride", stride, minimum=1)
+        self.dilation = pair(op, "dilation", dilation, minimum=1)
+        self.padding = padding if isinstance(padding, str) else pair(op, "padding", padding)
         shape = (out_channels, in_channels // groups, *self.kernel_size)
         self._init_buffers(shape, out_channels, bias, mode)
 

@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from tinytorch.core import nn
+from tinytorch.core.nn.sizes import pair
 
 from .._optional import vision_nn
 from ..compression.pruning import SparseLinear
@@ -161,18 +162,19 @@ def _layer_norm(g, layer, x, shape):
     return g.node("LayerNormalization", inputs, axis=-dims, epsilon=layer.eps)
 
 
-def _pair(value) -> tuple[int, int]:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+def _pair(layer, attribute: str) -> tuple[int, int]:
+    """A layer's 2-D size attribute (`3` or `(3, 3)`) as two ints."""
+    return pair("export_onnx", f"{type(layer).__name__}.{attribute}", getattr(layer, attribute))
 
 
 def _conv_pads(layer, shape) -> list[int]:
-    kernel, dilation = _pair(layer.kernel_size), _pair(layer.dilation)
+    kernel, dilation = _pair(layer, "kernel_size"), _pair(layer, "dilation")
     if layer.padding == "valid":
         return [0, 0, 0, 0]
     if layer.padding == "same":
         total = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return [total[0] // 2, total[1] // 2, total[0] - total[0] // 2, total[1] - total[1] // 2]
-    ph, pw = _pair(layer.padding)
+    ph, pw = _pair(layer, "padding")
     return [ph, pw, ph, pw]
 
 
@@ -180,8 +182,8 @@ def _conv_node(g, layer, x, weight: str, shape) -> str:
     inputs = [x, weight]
     if layer.bias is not None:
         inputs.append(g.initializer(layer.bias.array, "bias"))
-    return g.node("Conv", inputs, kernel_shape=list(_pair(layer.kernel_size)),
-                  strides=list(_pair(layer.stride)), dilations=list(_pair(layer.dilation)),
+    return g.node("Conv", inputs, kernel_shape=list(_pair(layer, "kernel_size")),
+                  strides=list(_pair(layer, "stride")), dilations=list(_pair(layer, "dilation")),
                   pads=_conv_pads(layer, shape), group=layer.groups)
 
 
@@ -208,13 +210,14 @@ def _batch_norm(g, layer, x, shape):
 
 
 def _pool_attributes(layer) -> dict:
-    ph, pw = _pair(layer.padding)
-    return {"kernel_shape": list(_pair(layer.kernel_size)), "strides": list(_pair(layer.stride)),
+    ph, pw = _pair(layer, "padding")
+    return {"kernel_shape": list(_pair(layer, "kernel_size")),
+            "strides": list(_pair(layer, "stride")),
             "pads": [ph, pw, ph, pw], "ceil_mode": int(layer.ceil_mode)}
 
 
 def _max_pool(g, layer, x, shape):
-    return g.node("MaxPool", [x], dilations=list(_pair(layer.dilation)),
+    return g.node("MaxPool", [x], dilations=list(_pair(layer, "dilation")),
                   **_pool_attributes(layer))
 
 
@@ -226,7 +229,7 @@ def _avg_pool(g, layer, x, shape):
 
 
 def _adaptive_avg_pool(g, layer, x, shape):
-    if _pair(layer.output_size) != (1, 1):
+    if _pair(layer, "output_size") != (1, 1):
         raise ExportError(f"export_onnx: AdaptiveAvgPool2d({layer.output_size}) is exported only "
                           "for output size 1 (GlobalAveragePool)")
     return g.node("GlobalAveragePool", [x])

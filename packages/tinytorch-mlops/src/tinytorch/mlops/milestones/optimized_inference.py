@@ -51,7 +51,6 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
 import tinytorch.core as tt
 import tinytorch.core.nn.functional as F
@@ -59,6 +58,7 @@ from tinytorch.core import no_grad, optim
 from tinytorch.core.milestones.support import (
     DATA_ERRORS,
     add_data_arguments,
+    claims_table,
     may_download,
     no_data,
     write_report,
@@ -437,13 +437,7 @@ def main(argv: list[str] | None = None) -> int:
                      kv["speedup"] >= TARGET_KV_SPEEDUP if kv["claim"] else None))
     if data_label != "CIFAR-10":
         rows = [(f"{claim} (on {data_label})", *rest) for claim, *rest in rows]
-    table = Table(title="Milestone 05: optimized inference", title_justify="left")
-    for column in ("claim", "target", "achieved", "status"):
-        table.add_column(column)
-    for claim, target, achieved, ok in rows:
-        status = "[dim]info" if ok is None else "[green]holds" if ok else "[red]FAILS"
-        table.add_row(claim, target, achieved, status)
-    console.print(table)
+    console.print(claims_table("Milestone 05: optimized inference", rows))
     write_inference_report(work, [
         ("float32", model, float_bytes, float_acc), ("int8", qmodel, int8_bytes, int8_acc),
         (f"pruned {plan['prune_amount']:.0%}", other["pruned_model"], other["pruned_bytes"],

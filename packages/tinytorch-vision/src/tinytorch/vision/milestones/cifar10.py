@@ -79,7 +79,6 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 import tinytorch.core as tt
 import tinytorch.core.nn.functional as F
@@ -88,6 +87,7 @@ from tinytorch.core.data import DataLoader
 from tinytorch.core.milestones.support import (
     DATA_ERRORS,
     add_data_arguments,
+    claims_table,
     may_download,
     no_data,
     write_report,
@@ -323,9 +323,6 @@ def main(argv=None) -> int:
 
 
 def report(console, mode, losses, accuracy, eval_name, wall, data_label) -> int:
-    table = Table(title="CIFAR-10 milestone", title_justify="left")
-    for column in ("claim", "target", "achieved", "status"):
-        table.add_column(column)
     checks = []
     if mode == "quick":
         first, last = np.mean(losses[:30]), np.mean(losses[-30:])
@@ -336,9 +333,7 @@ def report(console, mode, losses, accuracy, eval_name, wall, data_label) -> int:
                        accuracy >= TARGET_ACCURACY))
         checks.append(("wall time", f"<= {BUDGET_SECONDS / 60:.0f} min", f"{wall / 60:.1f} min",
                        wall <= BUDGET_SECONDS))
-    for claim, target, achieved, ok in checks:
-        table.add_row(claim, target, achieved, "[green]met" if ok else "[red]missed")
-    console.print(table)
+    console.print(claims_table("CIFAR-10 milestone", checks))
     passed = all(ok for *_, ok in checks)
     if mode == "full":
         console.print(f"[bold]target >= {TARGET_ACCURACY:.0%} test accuracy in <= 30 min: "

@@ -20,9 +20,9 @@ import math
 import numpy as np
 
 from tinytorch.core.nn import Module, Parameter, init
+from tinytorch.core.nn.sizes import pair
 
 from .. import functional as VF
-from .. import im2col as spatial
 
 
 class Conv2d(Module):
@@ -37,11 +37,11 @@ class Conv2d(Module):
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must both be divisible by groups ({groups})")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = spatial.pair("Conv2d", "kernel_size", kernel_size, minimum=1)
-        self.stride = spatial.pair("Conv2d", "stride", stride, minimum=1)
-        self.dilation = spatial.pair("Conv2d", "dilation", dilation, minimum=1)
+        self.kernel_size = pair("Conv2d", "kernel_size", kernel_size, minimum=1)
+        self.stride = pair("Conv2d", "stride", stride, minimum=1)
+        self.dilation = pair("Conv2d", "dilation", dilation, minimum=1)
         self.padding = padding if isinstance(padding, str) else \
-            spatial.pair("Conv2d", "padding", padding)
+            pair("Conv2d", "padding", padding)
         if isinstance(padding, str) and padding not in ("same", "valid"):
             raise ValueError(f"Conv2d: padding must be an int, a pair, 'valid' or 'same', got "
                              f"{padding!r}")
