@@ -88,9 +88,11 @@ class OpEvent:
 
     op: str
     phase: str  # "forward" or "backward"
-    inputs: tuple  # numpy arrays (and plain Python arguments) the op received
-    outputs: tuple  # numpy arrays it produced
+    inputs: tuple  # forward: the arrays (and plain arguments) it received; backward: (grad,)
+    outputs: tuple  # forward: the arrays it produced; backward: one gradient per forward
+    #                 input, in input order, None where none was computed
     attrs: dict = field(default_factory=dict)
+    function: type | None = None  # the Function subclass that ran: `function.cost(...)`
 
 
 _op_hooks: list[Callable[[OpEvent], None]] = []
@@ -121,8 +123,9 @@ def register_op_hook(hook: Callable[[OpEvent], None]) -> _HookHandle:
     return _HookHandle(_op_hooks, hook)
 
 
-def _emit(op, phase, inputs, outputs, attrs):
-    event = OpEvent(op, phase, tuple(inputs), tuple(outputs), dict(attrs))
+def _emit(function, phase, inputs, outputs, attrs):
+    event = OpEvent(function.__name__, phase, tuple(inputs), tuple(outputs), dict(attrs),
+                    function)
     for hook in list(_op_hooks):
         hook(event)
 
@@ -155,6 +158,18 @@ class Function:
     (`input.clamp(min=0)`, `grad.clone()`, `x.sum(dim=1)`), so numpy-style and
     PyTorch-style Functions both run. The class attribute `tensor_io` says which a class
     gets; set it to choose explicitly.
+
+    The third half is `cost(call, grads=None)`: what one call executes, as a formula of
+    its shapes (see `tinytorch.core.cost`). `call` is an `OpCall` describing the forward
+    (input and output shapes, plain arguments, keyword arguments); with `grads=None` it
+    returns the forward's `Cost(flops, matmul_flops)`, with `grads` (one `Gradient` or
+    None per forward input, in input order) the backward's. Profilers call it for every
+    op they observe; the default returns None, "uncounted", so an op nobody priced is
+    reported as such instead of silently costing zero:
+
+            @staticmethod
+            def cost(call, grads=None):      # Mul: one multiply per output element
+                return pointwise(call, grads, forward=1, backward=1)
     """
 
     tensor_io = False
@@ -187,6 +202,11 @@ class Function:
     @staticmethod
     def backward(ctx, grad_output):
         raise NotImplementedError("subclasses of Function define backward")
+
+    @staticmethod
+    def cost(call, grads=None):
+        """FLOPs of one forward call (`grads` None) or its backward: None = not counted."""
+        return None
 
     # -- saving for backward with in-place detection
     def save_for_backward(self, *arrays) -> None:
@@ -234,7 +254,7 @@ class Function:
             if ctx._saved:
                 ctx._track_versions(args, result)
         if _op_hooks:
-            _emit(cls.__name__, "forward", arrays, (result.array,), kwargs)
+            _emit(cls, "forward", arrays, (result.array,), kwargs)
         return result
 
     def _track_versions(self, args, result) -> None:
@@ -346,7 +366,7 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool = False) -> None:
             node._retained._accumulate_grad(grad)
         input_grads = node._run_backward(grad)
         if _op_hooks:
-            _emit(node.name, "backward", (grad,), [g for g in input_grads if g is not None], {})
+            _emit(type(node), "backward", (grad,), input_grads, {})
         # BEGIN SOLUTION
         for parent, shape, input_grad in zip(node.inputs, node.input_shapes, input_grads):
             if parent is None or input_grad is None:

@@ -532,6 +532,7 @@ OWNERSHIP: dict[str, int] = {
     f"{C}.autograd._emit": 0,
     f"{C}.autograd.OpEvent": 0,
     f"{C}.autograd.register_op_hook": 0,
+    f"{C}.cost": 0,  # the shapes and shared formulas each Function.cost uses
     f"{C}.atomic": 0,  # atomic file writes, used by every package that saves a file
     f"{C}.random": 1,
     f"{C}.dtypes.result_dtype": 1,

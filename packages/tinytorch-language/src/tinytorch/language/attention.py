@@ -29,10 +29,12 @@ in backward, trading FLOPs for memory.
 from __future__ import annotations
 
 import math
+from math import prod
 
 import numpy as np
 
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost, attention_products
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
 
@@ -144,6 +146,21 @@ class ScaledDotProductAttention(Function):
             grad, q, k, v, ctx.probs, ctx.keep, ctx.scale, ctx.dropout_p)
         need_mask = len(ctx.needs_input_grad) > 3 and ctx.needs_input_grad[3]
         return grad_q, grad_k, grad_v, grad_scores if need_mask else None
+
+    @staticmethod
+    def cost(call, grads=None):
+        q, k, v = call.inputs[:3]
+        batch_heads = prod(np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2]))
+        L, S = q.shape[-2], k.shape[-2]
+        products = attention_products(batch_heads, L, S, q.shape[-1], v.shape[-1])
+        scores = batch_heads * L * S
+        if grads is None:
+            masked = call.has(3) or call.has(4)
+            dropout = call.inputs[6] > 0
+            # scale, (mask), softmax (5: max, subtract, exp, sum, divide), (dropout)
+            return Cost(products + scores * (1 + masked + 5 + dropout), products)
+        # dV, dP, dQ, dK; softmax backward (4) and the scale
+        return Cost(2 * products + 5 * scores, 2 * products)
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,

@@ -26,6 +26,7 @@ import numpy as np
 
 import tinytorch.core.nn.functional as F
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost, scatter_add_back
 from tinytorch.core.nn import Module, Parameter, init
 from tinytorch.core.tensor import Tensor
 
@@ -50,6 +51,10 @@ class EmbeddingLookup(Function):
         if ctx.padding_idx is not None:
             grad_weight[ctx.padding_idx] = 0
         return grad_weight, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return Cost(0) if grads is None else scatter_add_back(call, grads)
 
 
 def embedding(ids, weight: Tensor, padding_idx: int | None = None) -> Tensor:

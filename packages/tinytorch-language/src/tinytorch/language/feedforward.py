@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost
 from tinytorch.core.ops import erf as exact_erf
 
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
@@ -108,3 +109,19 @@ class FeedForward(Function):
         grad_b1 = flat_h.sum(axis=0) if ctx.has_b1 and need_b1 else None
         grad_x = np.matmul(grad_h, w1) if need_x else None
         return grad_x, grad_w1, grad_b1, grad_w2, grad_b2
+
+    @staticmethod
+    def cost(call, grads=None):
+        # linear2(dropout(gelu(linear1(x)))) in one node
+        x, w1, w2 = call.inputs[0], call.inputs[1], call.inputs[3]
+        tokens, d_in, hidden, d_out = x.size // x.shape[-1], x.shape[-1], w1.shape[0], w2.shape[0]
+        first, second = 2 * tokens * hidden * d_in, 2 * tokens * d_out * hidden
+        if grads is None:
+            dropout = call.inputs[5] > 0
+            elementwise = (tokens * hidden * (call.has(2) + 5 + dropout)
+                           + tokens * d_out * call.has(4))
+            return Cost(first + second + elementwise, first + second)
+        has = [g is not None for g in (tuple(grads) + (None,) * 5)[:5]]
+        matmul = second + first * (has[0] + has[1]) + second * has[3]  # G W2 always needed
+        sums = tokens * hidden * has[2] + tokens * d_out * has[4]
+        return Cost(matmul + sums + 8 * tokens * hidden, matmul)  # gelu' and the recomputed a

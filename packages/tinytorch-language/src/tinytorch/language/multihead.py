@@ -27,6 +27,7 @@ import numpy as np
 
 import tinytorch.core.nn.functional as F
 from tinytorch.core.autograd import Function, is_grad_enabled
+from tinytorch.core.cost import Cost, attention_products
 from tinytorch.core.nn import Linear, Module, Parameter, init
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
@@ -78,6 +79,18 @@ class PackedSelfAttention(Function):
         for i, g in enumerate(grads):
             grad_qkv[:, :, i] = g.transpose(0, 2, 1, 3)
         return grad_qkv.reshape(qkv.shape)
+
+    @staticmethod
+    def cost(call, grads=None):
+        qkv, heads = call.inputs[0], call.inputs[1]
+        batch, T, three_e = qkv.shape
+        head_dim = three_e // 3 // heads
+        products = attention_products(batch * heads, T, T, head_dim, head_dim)
+        scores = batch * heads * T * T
+        if grads is None:
+            dropout = call.inputs[3] > 0
+            return Cost(products + scores * (6 + call.has(2) + dropout), products)
+        return Cost(2 * products + 5 * scores, 2 * products)
 
 
 class MultiheadAttention(Module):

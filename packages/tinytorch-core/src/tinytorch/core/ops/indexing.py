@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..cost import FREE, Cost, data_movement, returned, scatter_add_back
 from ..tensor import Tensor, _check_dim
 from .arithmetic import as_operands
 
@@ -54,6 +55,13 @@ class GetItem(Function):
             np.add.at(grad_in, ctx.index, grad)  # repeated indices accumulate
         return grad_in, None
 
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:
+            return Cost(0)
+        advanced = call.has(1)  # an index array: backward scatters with np.add.at
+        return Cost(call.out.size if advanced and returned(grads) else 0, reads_inputs=False)
+
 
 def getitem(a: Tensor, index) -> Tensor:
     index = index_to_numpy(index)
@@ -73,6 +81,10 @@ class Where(Function):
     def backward(ctx, grad):
         zero = grad.dtype.type(0)
         return None, np.where(ctx.condition, grad, zero), np.where(ctx.condition, zero, grad)
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 def _bool_mask(op: str, mask) -> np.ndarray:
@@ -103,6 +115,10 @@ class MaskedFill(Function):
     def backward(ctx, grad):
         return np.where(ctx.mask, grad.dtype.type(0), grad), None, None
 
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
+
 
 def masked_fill(a: Tensor, mask, value) -> Tensor:
     array = _bool_mask("masked_fill", mask)
@@ -131,6 +147,10 @@ class Gather(Function):
         full_index[ctx.dim] = ctx.index
         np.add.at(grad_in, tuple(full_index), grad)
         return grad_in, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return Cost(0) if grads is None else scatter_add_back(call, grads)
 
 
 def gather(a: Tensor, dim: int, index) -> Tensor:
@@ -200,6 +220,10 @@ class IndexPut(Function):
         grad_v = grad[ctx.index] if ctx.needs_input_grad[1] else None  # engine unbroadcasts
         return grad_a, grad_v, None
 
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
+
 
 def index_put(a: Tensor, index, value) -> Tensor:
     value = value if isinstance(value, Tensor) else Tensor._make(_value_array(value, a.dtype))
@@ -234,6 +258,10 @@ class IndexAdd(Function):
     def backward(ctx, grad):
         grad_source = np.take(grad, ctx.index, axis=ctx.dim) * ctx.alpha
         return grad, grad_source, None, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return Cost(call.arrays[1].size) if grads is None else FREE
 
 
 def index_add(a: Tensor, dim: int, index, source, alpha=1) -> Tensor:
@@ -271,6 +299,10 @@ class Scatter(Function):
             grad_src = np.zeros(ctx.src_shape, dtype=grad.dtype)
             grad_src[ctx.src_part] = grad[ctx.where]
         return grad_a, grad_src, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 def scatter(a: Tensor, dim: int, index, src) -> Tensor:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..cost import pointwise
 
 
 class CrossEntropy(Function):
@@ -37,3 +38,7 @@ class CrossEntropy(Function):
         q = ctx.coefficients
         return (ctx.probs * q.sum(axis=1, keepdims=True) - q) * grad[:, None], None
         # END SOLUTION
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=8, backward=4)

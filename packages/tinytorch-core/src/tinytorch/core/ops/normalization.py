@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..cost import Cost
 
 
 class LayerNorm(Function):
@@ -46,3 +47,15 @@ class LayerNorm(Function):
         grad_w = grad * x_hat if need_w else None  # engine sums the leading dims
         grad_b = grad if need_b else None
         return grad_x, grad_w, grad_b, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        has_weight = call.has(1)
+        if grads is None:
+            per_element = 5 + has_weight + call.has(2)
+            rows = call.out.size // call.out.shape[-1] if call.out.shape else 1
+            return Cost(per_element * call.out.size + 3 * rows)  # + eps, sqrt, 1/x per row
+        # the input's gradient, then the weight's (g * x_hat); the bias' passes through
+        per_element = (7 + has_weight, 1, 0)
+        return Cost(sum(c * g.size for c, g in zip(per_element, grads)
+                        if g is not None and not g.passthrough))

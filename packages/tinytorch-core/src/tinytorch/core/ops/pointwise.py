@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
+from ..cost import Cost, data_movement, pointwise
 from ..tensor import Tensor
 
 
@@ -32,6 +33,10 @@ class Exp(Function):
         (out,) = ctx.saved_tensors
         return grad * out
 
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=1)
+
 
 class Log(Function):
     @staticmethod
@@ -44,6 +49,10 @@ class Log(Function):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         return grad / a
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=1)
 
 
 class Sqrt(Function):
@@ -60,6 +69,10 @@ class Sqrt(Function):
         with np.errstate(divide="ignore"):
             return grad / (2 * out)
 
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=2)
+
 
 class Abs(Function):
     @staticmethod
@@ -71,6 +84,10 @@ class Abs(Function):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         return grad * np.sign(a)
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=2)
 
 
 class Sin(Function):
@@ -84,6 +101,10 @@ class Sin(Function):
         (a,) = ctx.saved_tensors
         return grad * np.cos(a)
 
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=2)
+
 
 class Cos(Function):
     @staticmethod
@@ -95,6 +116,10 @@ class Cos(Function):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         return -grad * np.sin(a)
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=3)
 
 
 class Clamp(Function):
@@ -114,6 +139,13 @@ class Clamp(Function):
     def backward(ctx, grad):
         return grad * ctx.inside
 
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:  # one comparison per bound given
+            bounds = (call.arg(1, "low") is not None) + (call.arg(2, "high") is not None)
+            return Cost(bounds * call.out.size)
+        return pointwise(call, grads, forward=0, backward=1)
+
 
 class Tanh(Function):
     @staticmethod
@@ -130,6 +162,10 @@ class Tanh(Function):
         (out,) = ctx.saved_tensors
         return grad * (1 - out * out)
         # END SOLUTION
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=3)
 
 
 class Sigmoid(Function):
@@ -150,6 +186,10 @@ class Sigmoid(Function):
         return grad * out * (1 - out)
         # END SOLUTION
 
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=4, backward=3)
+
 
 class ReLU(Function):
     @staticmethod
@@ -165,6 +205,10 @@ class ReLU(Function):
         return grad * ctx.positive
         # END SOLUTION
 
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=1)
+
 
 class LeakyReLU(Function):
     @staticmethod
@@ -176,6 +220,10 @@ class LeakyReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.where(ctx.positive, grad, grad * grad.dtype.type(ctx.slope))
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=2, backward=2)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -229,6 +277,11 @@ class GELU(Function):
         pdf = dtype(_INV_SQRT_2PI) * np.exp(dtype(-0.5) * a * a)
         return grad * (ctx.cdf + a * pdf)
 
+    @staticmethod
+    def cost(call, grads=None):
+        tanh = call.arg(1, "approximate") == "tanh"
+        return pointwise(call, grads, forward=9 if tanh else 5, backward=17 if tanh else 7)
+
 
 class Clone(Function):
     @staticmethod
@@ -238,6 +291,10 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 class Cast(Function):
@@ -251,6 +308,10 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.astype(ctx.source)
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 def clamp(a: Tensor, min=None, max=None) -> Tensor:

@@ -16,6 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd import Function
+from ..cost import FREE, Cost, data_movement, pointwise, returned
 from ..tensor import Tensor, _check_dim
 
 
@@ -53,6 +54,12 @@ class Sum(Function):
     def backward(ctx, grad):
         return _spread(grad, ctx.axes, ctx.shape, ctx.keepdim)
 
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:  # input elements minus output elements: the adds
+            return Cost(call.arrays[0].size - call.out.size)
+        return FREE  # the gradient is broadcast back: a view
+
 
 class Mean(Function):
     @staticmethod
@@ -66,6 +73,12 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, grad):
         return _spread(grad / grad.dtype.type(ctx.count), ctx.axes, ctx.shape, ctx.keepdim)
+
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:
+            return Cost(call.arrays[0].size)
+        return Cost(call.out.size, reads_inputs=False)  # one scale per incoming element
 
 
 class Var(Function):
@@ -85,6 +98,12 @@ class Var(Function):
         spread = _spread(grad, ctx.axes, ctx.shape, ctx.keepdim)
         return spread * ctx.centered * (2 / ctx.denominator)
 
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:
+            return Cost(4 * call.arrays[0].size)
+        return Cost(2 * sum(g.size for g in returned(grads)))
+
 
 class MaxMin(Function):
     """max/min over all elements: ties share the gradient equally (as torch.max() does)."""
@@ -99,6 +118,12 @@ class MaxMin(Function):
     @staticmethod
     def backward(ctx, grad):
         return (grad * ctx.share).astype(grad.dtype)
+
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:  # comparisons
+            return Cost(call.arrays[0].size - 1)
+        return Cost(sum(g.size for g in returned(grads)))
 
 
 class MaxMinDim(Function):
@@ -117,6 +142,10 @@ class MaxMinDim(Function):
         grad_in = np.zeros(ctx.shape, dtype=grad.dtype)
         np.put_along_axis(grad_in, ctx.indices, grad, axis=ctx.dim)
         return grad_in
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -139,6 +168,10 @@ class Softmax(Function):
         (out,) = ctx.saved_tensors
         return out * (grad - (grad * out).sum(axis=ctx.dim, keepdims=True))
 
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=5, backward=4)
+
 
 class LogSoftmax(Function):
     @staticmethod
@@ -153,6 +186,10 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad - np.exp(out) * grad.sum(axis=ctx.dim, keepdims=True)
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=5, backward=4)
 
 
 def reduce_sum(a: Tensor, dim=None, keepdim=False) -> Tensor:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost
 
 
 class BatchNorm(Function):
@@ -90,6 +91,23 @@ class BatchNorm(Function):
         if grad_x is not None:
             grad_x = from_rows(grad_x, shape)
         return grad_x, grad_w, grad_b, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        n = call.out.size
+        training = call.attrs.get("training", True)
+        if grads is None:
+            # training: sum, subtract, square-and-sum (2), scale by rstd; eval: scale, shift
+            per_element = (5 if training else 2) + call.has(1) + call.has(2)
+            return Cost(per_element * n)
+        grad_x, grad_w, grad_b = (tuple(grads) + (None, None, None))[:3]
+        flops = 2 * n * (grad_w is not None) + n * (grad_b is not None)  # einsum, sum
+        if grad_x is not None and training:
+            # three passes, plus the two channel sums when they were not computed above
+            flops += 4 * n + 2 * n * (grad_w is None) + n * (grad_b is None)
+        elif grad_x is not None:
+            flops += n  # eval: the gradient is scaled per channel
+        return Cost(flops)
 
 
 def to_rows(x: np.ndarray) -> np.ndarray:

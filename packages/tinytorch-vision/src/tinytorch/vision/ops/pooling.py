@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost, returned
 
 from .. import im2col as spatial
 
@@ -59,6 +60,13 @@ class MaxPool2d(Function):
             for k, (_, _, rows, cols) in enumerate(ctx.offsets):
                 np.multiply(g, winner == k, out=grad_padded[:, rows, cols])
         return spatial.as_nchw(spatial.crop(grad_padded, pads, x_shape[2:]))
+
+    @staticmethod
+    def cost(call, grads=None):
+        kh, kw = call.attrs["kernel"]
+        if grads is None:
+            return Cost(call.out.size * (kh * kw - 1))  # comparisons per window
+        return Cost(call.out.size * kh * kw, reads_inputs=False)  # a masked multiply per offset
 
 
 def _first_winner(slabs: list, best: np.ndarray) -> np.ndarray:
@@ -109,6 +117,13 @@ class AvgPool2d(Function):
                 grad_padded[:, rows, cols] = share
         return spatial.as_nchw(spatial.crop(grad_padded, pads, x_shape[2:]))
 
+    @staticmethod
+    def cost(call, grads=None):
+        kh, kw = call.attrs["kernel"]
+        if grads is None:
+            return Cost(call.out.size * kh * kw)  # kh*kw - 1 adds and one scale per window
+        return Cost(call.out.size * (1 + kh * kw), reads_inputs=False)  # scale, then spread
+
 
 class AdaptiveAvgPool2d(Function):
     @staticmethod
@@ -129,6 +144,17 @@ class AdaptiveAvgPool2d(Function):
             return np.broadcast_to(grad / grad.dtype.type(size), shape)
         rows_grad = np.einsum("ncij,jw->nciw", grad, pool_w, optimize=True)
         return np.einsum("nciw,ih->nchw", rows_grad, pool_h, optimize=True)
+
+    @staticmethod
+    def cost(call, grads=None):
+        x = call.arrays[0]
+        n, c, h, w = x.shape
+        oh, ow = call.out.shape[2:]
+        # a mean, or two small products (rows, then columns, of averaging weights)
+        flops = x.size if oh == 1 and ow == 1 else 2 * n * c * oh * h * w + 2 * n * c * oh * ow * w
+        if grads is None:
+            return Cost(flops)
+        return Cost(flops if returned(grads) else 0, reads_inputs=False)
 
 
 def adaptive_pool_matrix(in_size: int, out_size: int, dtype) -> np.ndarray:
