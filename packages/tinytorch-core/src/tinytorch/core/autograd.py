@@ -210,6 +210,10 @@ class Function:
 
     # -- saving for backward with in-place detection
     def save_for_backward(self, *arrays) -> None:
+        """Keep every array backward will read (None allowed), read back as
+        `ctx.saved_tensors`. Arrays that are, or are views of, an input's or the output's
+        memory are version-checked: an in-place edit before backward raises instead of
+        giving a wrong gradient. Other ctx attributes hold metadata only (shapes, flags)."""
         self._saved = arrays
 
     @property
@@ -258,10 +262,15 @@ class Function:
         return result
 
     def _track_versions(self, args, result) -> None:
-        owners = {id(a.array): a for a in args if isinstance(a, Tensor)}
-        owners[id(result.array)] = result
-        keys = [id(_storage(s)) for s in self._saved]
-        self._saved_versions = [(owners[k], owners[k]._version) for k in keys if k in owners]
+        """Note the version of every tensor whose memory a saved array uses (the array
+        itself or a view of it, like im2col's patches of the input), so that an in-place
+        edit between forward and backward is caught instead of giving a wrong gradient."""
+        saved = [_storage(s) for s in _flat(self._saved)]
+        saved = [s for s in saved if isinstance(s, np.ndarray)]
+        owners = {id(t): t for t in (*_tensors_in(args), result)}.values()
+        self._saved_versions = [(t, t._version) for t in owners
+                                if any(s is t.array or np.may_share_memory(s, t.array)
+                                       for s in saved)]
 
     def _run_backward(self, grad: np.ndarray) -> tuple:
         """Call the subclass's backward with arrays, or with Tensors for `tensor_io`."""
@@ -287,6 +296,20 @@ class Function:
 def _as_array(value) -> np.ndarray:
     """A plain ndarray from what a Function returned (Tensor, TorchStyleArray, number)."""
     return value.array if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _flat(values):
+    """Arrays saved for backward, with tuples and lists (an index) opened one level."""
+    for value in values:
+        if isinstance(value, (tuple, list)):
+            yield from value
+        else:
+            yield value
+
+
+def _tensors_in(args):
+    """The Tensor arguments of a call, including those inside a tuple (an index)."""
+    return [t for t in _flat(args) if isinstance(t, Tensor)]
 
 
 def _storage(saved):
@@ -476,6 +499,84 @@ def gradcheck(
     for t in checked:
         t.grad = None
     return True
+
+
+def defined_functions(package: str) -> dict[str, type]:
+    """Every Function subclass defined in `package` (e.g. "tinytorch.vision"), by name:
+    how test suites cover each op, a new one included, without keeping a list."""
+    found, stack = {}, list(Function.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith(package + "."):
+            found[cls.__name__] = cls
+    return found
+
+
+def check_saved_versions(fn: Callable[..., Any], inputs, seed: int = 0) -> list[int]:
+    """Edit each tensor input (and the output) of `fn(*inputs)` in place between forward
+    and backward: backward must refuse with the version error, or give exactly the
+    gradients it gives without the edit. Anything else is a silently wrong gradient, and
+    raises GradcheckError naming the edited input.
+
+    The edit is a roll of the values (`np.roll`), so index and mask tensors stay valid;
+    give inputs with distinct values. Returns the positions whose edit was refused (-1 is
+    the output). This is how the test suites prove that every op saves what its backward
+    reads through `save_for_backward`.
+    """
+    inputs = tuple(inputs)
+    tracked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not tracked:
+        raise ValueError("check_saved_versions: no input has requires_grad=True")
+    weights = None
+
+    def run(edit=None) -> list:
+        nonlocal weights
+        for t in tracked:
+            t.grad = None
+        out = fn(*inputs)
+        if weights is None:
+            weights = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+        if edit is not None:
+            with no_grad():
+                edit(out)
+        out.backward(weights)
+        return [None if t.grad is None else t.grad.array.copy() for t in tracked]
+
+    expected = run()
+    refused = []
+    edits = [(i, t) for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.numel() > 1]
+    originals = [(t, t.array.copy()) for _, t in edits]
+    for position, target in [*edits, (-1, None)]:
+
+        def edit(out, target=target):
+            victim = out if target is None else target
+            if victim.array.flags.writeable:  # not a broadcast view (expand's output)
+                victim.copy_(Tensor._make(np.roll(victim.array, 1)))
+
+        try:
+            got = run(edit)
+        except RuntimeError as err:
+            if "modified by an in-place operation" not in str(err):
+                raise
+            refused.append(position)
+            got = None
+        finally:
+            with no_grad():  # an edited output may be a view of an input: restore all
+                for t, original in originals:
+                    t.copy_(Tensor._make(original))
+        if got is not None and not all(
+                (a is None and b is None) or (a is not None and b is not None
+                                              and np.array_equal(a, b, equal_nan=True))
+                for a, b in zip(got, expected)):
+            name = "the output" if position < 0 else f"input {position}"
+            raise GradcheckError(
+                f"check_saved_versions: editing {name} in place after forward changed the "
+                f"gradients without an error: backward read an array that was not saved "
+                f"through save_for_backward")
+    for t in tracked:
+        t.grad = None
+    return refused
 
 
 # Imported last: tensor.py imports this module too, and either may be imported first.

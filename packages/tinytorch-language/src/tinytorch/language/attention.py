@@ -135,15 +135,15 @@ class ScaledDotProductAttention(Function):
         if float_mask is not None:
             bias = float_mask if bias is None else bias + float_mask
         out, probs, keep = attention_forward(q, k, v, bias, scale, dropout_p, rng)
-        ctx.save_for_backward(q, k, v)
-        ctx.probs, ctx.keep, ctx.scale, ctx.dropout_p = probs, keep, scale, dropout_p
+        ctx.save_for_backward(q, k, v, probs, keep)
+        ctx.scale, ctx.dropout_p = scale, dropout_p
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        q, k, v = ctx.saved_tensors
+        q, k, v, probs, keep = ctx.saved_tensors
         grad_q, grad_k, grad_v, grad_scores = attention_backward(
-            grad, q, k, v, ctx.probs, ctx.keep, ctx.scale, ctx.dropout_p)
+            grad, q, k, v, probs, keep, ctx.scale, ctx.dropout_p)
         need_mask = len(ctx.needs_input_grad) > 3 and ctx.needs_input_grad[3]
         return grad_q, grad_k, grad_v, grad_scores if need_mask else None
 

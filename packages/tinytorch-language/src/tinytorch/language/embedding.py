@@ -36,17 +36,19 @@ class EmbeddingLookup(Function):
 
     @staticmethod
     def forward(ctx, weight, ids, padding_idx):
-        ctx.ids, ctx.rows, ctx.padding_idx = ids, weight.shape[0], padding_idx
+        ctx.save_for_backward(ids)
+        ctx.rows, ctx.padding_idx = weight.shape[0], padding_idx
         # BEGIN SOLUTION
         return weight[ids]
         # END SOLUTION
 
     @staticmethod
     def backward(ctx, grad):
+        (ids,) = ctx.saved_tensors
         dim = grad.shape[-1]
         # BEGIN SOLUTION
         grad_weight = np.zeros((ctx.rows, dim), dtype=grad.dtype)
-        np.add.at(grad_weight, ctx.ids.reshape(-1), grad.reshape(-1, dim))
+        np.add.at(grad_weight, ids.reshape(-1), grad.reshape(-1, dim))
         # END SOLUTION
         if ctx.padding_idx is not None:
             grad_weight[ctx.padding_idx] = 0
@@ -66,7 +68,7 @@ def embedding(ids, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     if data.size and (data.min() < 0 or data.max() >= rows):
         raise IndexError(f"embedding: ids must be in [0, {rows}), got range "
                          f"[{data.min()}, {data.max()}]")
-    return EmbeddingLookup.apply(weight, data, padding_idx)
+    return EmbeddingLookup.apply(weight, ids if isinstance(ids, Tensor) else data, padding_idx)
 
 
 class Embedding(Module):

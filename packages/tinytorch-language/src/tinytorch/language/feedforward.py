@@ -77,15 +77,13 @@ class FeedForward(Function):
         y = np.matmul(a, w2.T)
         if b2 is not None:
             y += b2
-        ctx.save_for_backward(x, w1, w2)
-        ctx.h, ctx.cdf, ctx.keep = h, cdf, keep
+        ctx.save_for_backward(x, w1, w2, h, cdf, keep)
         ctx.has_b1, ctx.has_b2 = b1 is not None, b2 is not None
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        x, w1, w2 = ctx.saved_tensors
-        h, cdf, keep = ctx.h, ctx.cdf, ctx.keep
+        x, w1, w2, h, cdf, keep = ctx.saved_tensors
         need_x, need_w1, need_b1, need_w2, need_b2 = ctx.needs_input_grad[:5]
         flat_grad = grad.reshape(-1, grad.shape[-1])
         a = h * cdf  # recomputed: cheaper than storing another (tokens x hidden) array

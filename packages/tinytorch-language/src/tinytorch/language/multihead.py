@@ -62,18 +62,18 @@ class PackedSelfAttention(Function):
         q, k, v = _split_heads(qkv, num_heads)
         scale = 1.0 / math.sqrt(q.shape[-1])
         out, probs, keep = attention_forward(q, k, v, bias, scale, dropout_p, rng)
-        ctx.save_for_backward(qkv)
-        ctx.num_heads, ctx.probs, ctx.keep = num_heads, probs, keep
+        ctx.save_for_backward(qkv, probs, keep)
+        ctx.num_heads = num_heads
         ctx.scale, ctx.dropout_p = scale, dropout_p
         return _merge_heads(out)
 
     @staticmethod
     def backward(ctx, grad):
-        (qkv,) = ctx.saved_tensors
+        qkv, probs, keep = ctx.saved_tensors
         q, k, v = _split_heads(qkv, ctx.num_heads)
         B, H, T, D = q.shape
         grad_heads = grad.reshape(B, T, H, D).transpose(0, 2, 1, 3)
-        grads = attention_backward(grad_heads, q, k, v, ctx.probs, ctx.keep, ctx.scale,
+        grads = attention_backward(grad_heads, q, k, v, probs, keep, ctx.scale,
                                    ctx.dropout_p)[:3]
         grad_qkv = np.empty((B, T, 3, H, D), dtype=qkv.dtype)
         for i, g in enumerate(grads):

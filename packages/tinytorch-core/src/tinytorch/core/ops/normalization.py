@@ -25,8 +25,8 @@ class LayerNorm(Function):
         var = (centered * centered).mean(axis=axes, keepdims=True)
         rstd = 1.0 / np.sqrt(var + x.dtype.type(eps))
         x_hat = centered * rstd
-        ctx.x_hat, ctx.rstd, ctx.axes = x_hat, rstd, axes
-        ctx.weight = weight
+        ctx.save_for_backward(x_hat, rstd, weight)
+        ctx.axes = axes
         out = x_hat
         if weight is not None:
             out = out * weight
@@ -36,9 +36,10 @@ class LayerNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x_hat, rstd, axes = ctx.x_hat, ctx.rstd, ctx.axes
+        x_hat, rstd, weight = ctx.saved_tensors
+        axes = ctx.axes
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        scaled = grad * ctx.weight if ctx.weight is not None else grad
+        scaled = grad * weight if weight is not None else grad
         grad_x = None
         if need_x:
             mean_g = scaled.mean(axis=axes, keepdims=True)

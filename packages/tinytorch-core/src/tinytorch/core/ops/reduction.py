@@ -87,16 +87,18 @@ class Var(Function):
     @staticmethod
     def forward(ctx, a, axes=None, keepdim=False, correction=1):
         count = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
-        ctx.centered = a - a.mean(axis=axes, keepdims=True)
+        centered = a - a.mean(axis=axes, keepdims=True)
+        ctx.save_for_backward(centered)
         ctx.axes, ctx.shape, ctx.keepdim = axes, a.shape, keepdim
         ctx.denominator = a.dtype.type(max(count - correction, 0))
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.sum(ctx.centered**2, axis=axes, keepdims=keepdim) / ctx.denominator
+            return np.sum(centered**2, axis=axes, keepdims=keepdim) / ctx.denominator
 
     @staticmethod
     def backward(ctx, grad):
+        (centered,) = ctx.saved_tensors
         spread = _spread(grad, ctx.axes, ctx.shape, ctx.keepdim)
-        return spread * ctx.centered * (2 / ctx.denominator)
+        return spread * centered * (2 / ctx.denominator)
 
     @staticmethod
     def cost(call, grads=None):
@@ -112,12 +114,13 @@ class MaxMin(Function):
     def forward(ctx, a, mode):
         out = np.max(a) if mode == "max" else np.min(a)
         winners = a == out
-        ctx.share = winners / winners.sum()
+        ctx.save_for_backward(winners / winners.sum())
         return np.asarray(out)
 
     @staticmethod
     def backward(ctx, grad):
-        return (grad * ctx.share).astype(grad.dtype)
+        (share,) = ctx.saved_tensors
+        return (grad * share).astype(grad.dtype)
 
     @staticmethod
     def cost(call, grads=None):
@@ -132,7 +135,8 @@ class MaxMinDim(Function):
     @staticmethod
     def forward(ctx, a, indices, dim, keepdim):
         values = np.take_along_axis(a, indices, axis=dim)
-        ctx.indices, ctx.dim, ctx.shape, ctx.keepdim = indices, dim, a.shape, keepdim
+        ctx.save_for_backward(indices)
+        ctx.dim, ctx.shape, ctx.keepdim = dim, a.shape, keepdim
         return values if keepdim else values.squeeze(dim)
 
     @staticmethod
@@ -140,7 +144,8 @@ class MaxMinDim(Function):
         if not ctx.keepdim:
             grad = np.expand_dims(grad, ctx.dim)
         grad_in = np.zeros(ctx.shape, dtype=grad.dtype)
-        np.put_along_axis(grad_in, ctx.indices, grad, axis=ctx.dim)
+        (indices,) = ctx.saved_tensors
+        np.put_along_axis(grad_in, indices, grad, axis=ctx.dim)
         return grad_in
 
     @staticmethod

@@ -90,7 +90,7 @@ class Cat(Function):
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         ctx.dim = dim
-        ctx.splits = np.cumsum([a.shape[dim] for a in arrays])[:-1]
+        ctx.splits = np.cumsum([a.shape[dim] for a in arrays])[:-1].tolist()
         return np.concatenate(arrays, axis=dim)
 
     @staticmethod

@@ -60,11 +60,11 @@ class BatchNorm(Function):
             scale = rstd if weight is None else weight * rstd
             out = x * scale
             out -= mean * scale
-            x_hat = None  # computed in backward, only if weight's gradient is wanted
-            ctx.x, ctx.mean = x, mean
+            x_hat = x  # backward computes (x - mean) * rstd, only if weight's gradient is wanted
         if bias is not None:
             out += bias
-        ctx.x_hat, ctx.rstd, ctx.weight, ctx.training = x_hat, rstd, weight, training
+        ctx.save_for_backward(x_hat, mean, rstd, weight)
+        ctx.training = training
         return from_rows(out, shape)
 
     @staticmethod
@@ -72,8 +72,9 @@ class BatchNorm(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         shape = grad.shape
         grad = to_rows(grad)
-        rstd, weight = ctx.rstd, ctx.weight
-        x_hat = ctx.x_hat if ctx.training else (ctx.x - ctx.mean) * rstd if need_w else None
+        x_hat, mean, rstd, weight = ctx.saved_tensors
+        if not ctx.training:  # eval saved x itself: normalise it only if needed
+            x_hat = (x_hat - mean) * rstd if need_w else None
         grad_w = np.einsum("ij,ij->j", grad, x_hat) if need_w else None
         grad_b = grad.sum(axis=0) if need_b else None
         grad_x = None

@@ -40,8 +40,8 @@ class MaxPool2d(Function):
         best = slabs[0].copy()
         for slab in slabs[1:]:
             np.maximum(best, slab, out=best)
-        ctx.winner = _first_winner(slabs, best)
-        ctx.offsets = offsets
+        ctx.save_for_backward(_first_winner(slabs, best))
+        ctx.offsets = offsets  # slices: metadata
         ctx.geometry = (x.shape, x_padded.shape, pads, _overlapping(kernel, stride, dilation),
                         _tiles(x_padded.shape[1:3], kernel, stride, dilation, out_hw))
         return spatial.as_nchw(best)
@@ -50,7 +50,7 @@ class MaxPool2d(Function):
     def backward(ctx, grad):
         x_shape, padded_shape, pads, overlapping, tiles = ctx.geometry
         g = spatial.to_nhwc(grad)
-        winner = ctx.winner
+        (winner,) = ctx.saved_tensors
         if overlapping:
             grad_padded = np.zeros(padded_shape, dtype=g.dtype)
             for k, (_, _, rows, cols) in enumerate(ctx.offsets):
@@ -101,14 +101,16 @@ class AvgPool2d(Function):
         for _, _, rows, cols in offsets:
             total += x_padded[:, rows, cols]
         scale = (1 / divisor).astype(x.dtype)[:, :, None]
-        ctx.offsets, ctx.scale = offsets, scale
+        ctx.save_for_backward(scale)
+        ctx.offsets = offsets
         ctx.geometry = (x.shape, x_padded.shape, pads, _overlapping(kernel, stride, (1, 1)))
         return spatial.as_nchw(total * scale)
 
     @staticmethod
     def backward(ctx, grad):
         x_shape, padded_shape, pads, overlapping = ctx.geometry
-        share = spatial.to_nhwc(grad) * ctx.scale
+        (scale,) = ctx.saved_tensors
+        share = spatial.to_nhwc(grad) * scale
         grad_padded = np.zeros(padded_shape, dtype=share.dtype)
         for _, _, rows, cols in ctx.offsets:
             if overlapping:
@@ -129,7 +131,7 @@ class AdaptiveAvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, *, pool_h, pool_w):
         """out = pool_h @ x @ pool_w^T over the spatial dims; pool_* are (out, in) matrices."""
-        ctx.pool_h, ctx.pool_w = pool_h, pool_w
+        ctx.save_for_backward(pool_h, pool_w)
         if pool_h.shape[0] == 1 and pool_w.shape[0] == 1:  # global average pooling
             return x.mean(axis=(2, 3), keepdims=True)
         rows_pooled = np.einsum("nchw,ih->nciw", x, pool_h, optimize=True)
@@ -137,7 +139,7 @@ class AdaptiveAvgPool2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        pool_h, pool_w = ctx.pool_h, ctx.pool_w
+        pool_h, pool_w = ctx.saved_tensors
         if pool_h.shape[0] == 1 and pool_w.shape[0] == 1:
             size = pool_h.shape[1] * pool_w.shape[1]
             shape = grad.shape[:2] + (pool_h.shape[1], pool_w.shape[1])
