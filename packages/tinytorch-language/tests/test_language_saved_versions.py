@@ -13,7 +13,6 @@ from tinytorch.core.autograd import check_saved_versions, defined_functions, reg
 from tinytorch.language.attention import ScaledDotProductAttention, scaled_dot_product_attention
 from tinytorch.language.embedding import embedding
 from tinytorch.language.feedforward import FeedForward
-from tinytorch.language.multihead import PackedSelfAttention
 
 _rng = np.random.default_rng(0)
 
@@ -28,7 +27,8 @@ def _feedforward(x, w1, b1, w2, b2):
 
 
 def _packed(qkv):
-    return PackedSelfAttention.apply(qkv, 2, None, 0.25, np.random.default_rng(1))
+    return ScaledDotProductAttention.apply(qkv, None, None, None, None, 0.5, 0.25,
+                                           np.random.default_rng(1), heads=2)
 
 
 def _sdpa(q, k, v, mask):
@@ -39,7 +39,6 @@ def _sdpa(q, k, v, mask):
 FACTORIES = {
     "ScaledDotProductAttention": lambda: (_sdpa, (leaf(2, 3, 4), leaf(2, 5, 4), leaf(2, 5, 4),
                                                   leaf(3, 5))),
-    "PackedSelfAttention": lambda: (_packed, (leaf(2, 3, 12),)),
     "FeedForward": lambda: (_feedforward, (leaf(2, 3, 4), leaf(8, 4), leaf(8), leaf(4, 8),
                                            leaf(4))),
     "EmbeddingLookup": lambda: (lambda w, ids: embedding(ids, w),
@@ -56,6 +55,10 @@ def test_in_place_edits_after_forward_never_give_a_silent_wrong_gradient(name):
     with register_op_hook(lambda event: ran.append(event.function)):
         check_saved_versions(fn, inputs)
     assert LANGUAGE_FUNCTIONS[name] in ran, f"the factory of {name} does not run {name}"
+
+
+def test_the_packed_layout_of_the_attention_kernel_checks_its_input():
+    assert 0 in check_saved_versions(_packed, (leaf(2, 3, 12),))
 
 
 def test_an_edited_id_tensor_is_detected():

@@ -382,10 +382,10 @@ MODULES: tuple[CourseModule, ...] = (
     CourseModule(
         13, "attention", "Attention", LANGUAGE,
         units=(*_units(f"{L}.attention", "causal_mask", "mask_to_bias", "attention_forward",
-                       "attention_backward", "_softmax_inplace", "ScaledDotProductAttention",
-                       "scaled_dot_product_attention", "_check_qkv", "_check_mask"),
-               *_units(f"{L}.multihead", "_split_heads", "_merge_heads",
-                       "PackedSelfAttention", "MultiheadAttention")),
+                       "attention_backward", "_softmax_inplace", "split_heads", "merge_heads",
+                       "ScaledDotProductAttention", "scaled_dot_product_attention",
+                       "_check_qkv", "_check_mask"),
+               *_units(f"{L}.multihead", "MultiheadAttention")),
         solutions=(f"{L}.attention:causal_mask", f"{L}.attention:attention_forward",
                    f"{L}.attention:attention_backward"),
         hints={
