@@ -220,6 +220,33 @@ def test_op_hook_sees_forward_and_backward_events():
     assert events == []  # the hook was removed on leaving the with-block
 
 
+def test_backward_events_carry_gradients_by_input_position():
+    """A gradient that was not computed stays in its place as None, so a listener knows
+    which input each gradient belongs to (here only b, the second input, requires grad)."""
+    events: list[OpEvent] = []
+    a, b = tt.randn(3, 4), tt.randn(4, 2, requires_grad=True)
+    with register_op_hook(events.append):
+        (a @ b).sum().backward()
+    matmul = next(e for e in events if e.op == "MatMul" and e.phase == "backward")
+    assert len(matmul.outputs) == 2 and matmul.outputs[0] is None
+    assert matmul.outputs[1].shape == (4, 2)
+    assert matmul.function is tt.ops.MatMul
+    assert matmul.function.cost is not Function.cost
+
+
+def test_a_function_without_a_cost_is_uncounted_not_free():
+    class Plain(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    assert Plain.cost(None) is None
+
+
 def test_graph_keeps_only_saved_arrays_alive():
     import gc
     import weakref

@@ -263,6 +263,22 @@ def test_mha_weights_padding_and_cross_attention():
               attn_mask=randn(4, 6))  # float mask, added
 
 
+def test_mha_cross_attention_without_weights_runs_the_fused_kernel():
+    """Query and key/value differ and no weights are asked for: the one attention kernel
+    runs (one ScaledDotProductAttention node), with values and gradients as torch's."""
+    from tinytorch.core.autograd import register_op_hook
+
+    mine, theirs = _mha_pair(dtype=torch.float64)
+    q, kv = randn(2, 4, 8, dtype=np.float64), randn(2, 6, 8, dtype=np.float64)
+    padding = np.zeros((2, 6), dtype=bool)
+    padding[0, 5] = True
+    ran = []
+    with register_op_hook(lambda event: ran.append(event.op)):
+        _run_both(mine, theirs, [q, kv, kv], key_padding_mask=padding, need_weights=False)
+    assert ran.count("ScaledDotProductAttention") == 2  # forward and backward
+    assert "Softmax" not in ran
+
+
 def test_mha_sequence_first_and_unbatched_float64():
     mine, theirs = _mha_pair(batch_first=False, dtype=torch.float64)
     x = randn(5, 2, 8, dtype=np.float64)  # (seq, batch, embed), torch's default layout

@@ -13,7 +13,7 @@ import tinytorch.core as tt
 import tinytorch.core.nn.functional as F
 from tinytorch.core import nn
 from tinytorch.core.autograd import Function
-from tinytorch.perf.costs import OpCall, known_ops, register_op_cost, rule_for
+from tinytorch.core.cost import Cost, OpCall, pointwise
 from tinytorch.perf.flops import FLOPsCounter, count_flops
 
 
@@ -276,9 +276,34 @@ def test_unknown_ops_are_reported_not_guessed():
         Mystery.apply(x).sum().backward()
     assert counter.unknown_ops == {"Mystery"}
     assert counter.by_op("forward")["Mystery"].flops == 0
+    assert not any(r.known for r in counter.records if r.op == "Mystery")
 
 
-def test_register_op_cost_teaches_the_counter_a_new_op():
+def test_an_op_without_a_cost_is_shown_as_uncounted_in_the_table():
+    from rich.console import Console
+
+    class Unpriced(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a + 1
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    counter = FLOPsCounter()
+    with counter:
+        Unpriced.apply(tt.randn(4, requires_grad=True)).sum().backward()
+    console = Console(record=True, width=160)
+    console.print(counter)
+    text = console.export_text()
+    row = next(line for line in text.splitlines() if "Unpriced" in line and "forward" in line)
+    assert "uncounted" in row
+    assert "uncounted (no cost formula): Unpriced" in text
+    assert counter.to_dict()["unknown_ops"] == ["Unpriced"]
+
+
+def test_a_functions_cost_method_teaches_the_counter_a_new_op():
     class Triple(Function):
         @staticmethod
         def forward(ctx, a):
@@ -288,27 +313,89 @@ def test_register_op_cost_teaches_the_counter_a_new_op():
         def backward(ctx, grad):
             return grad * 3
 
-    register_op_cost("Triple", lambda call: (call.out.size, 0),
-                     lambda call, grad, grads: (grad.size, 0), replace=True)
-    assert "Triple" in known_ops()
+        @staticmethod
+        def cost(call, grads=None):
+            return pointwise(call, grads, forward=1, backward=1)
+
     x = tt.randn(7, requires_grad=True)
     counter = FLOPsCounter()
     with counter:
         Triple.apply(x).sum().backward()
     assert counter.by_op("forward")["Triple"].flops == 7
     assert counter.by_op("backward")["Triple"].flops == 7
-    with pytest.raises(ValueError, match="exists"):
-        register_op_cost("Triple", lambda call: (0, 0))
+    assert not counter.unknown_ops
 
 
-def test_rules_exist_for_every_core_op():
-    import tinytorch.core.ops as ops
+def test_a_cost_that_is_not_a_cost_is_refused():
+    class Sloppy(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a
 
-    core_ops = {cls.__name__ for cls in vars(ops).values()
-                if isinstance(cls, type) and issubclass(cls, Function) and cls is not Function}
-    assert core_ops, "found no core ops to check"
-    missing = sorted(op for op in core_ops if rule_for(op) is None)
-    assert not missing, f"no cost rule for core ops {missing}"
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+        @staticmethod
+        def cost(call, grads=None):
+            return 0  # meant "free": must be Cost(0), or None for "uncounted"
+
+    with pytest.raises(TypeError, match="Sloppy.cost must return"), FLOPsCounter():
+        Sloppy.apply(tt.randn(2))
+
+
+def test_backward_cost_gets_gradients_by_input_position():
+    """Div with only the denominator requiring grad: the one gradient is b's (4 FLOPs per
+    element), which a list without the None could not tell from a's (1 FLOP)."""
+    a, b = tt.randn(5), tt.randn(5, requires_grad=True)
+    seen = []
+
+    class Spy(Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, grad):
+            return None, grad * 2
+
+        @staticmethod
+        def cost(call, grads=None):
+            seen.append(grads)
+            return Cost(0)
+
+    counter = FLOPsCounter()
+    with counter:
+        (a / b).sum().backward()
+        Spy.apply(a, b).sum().backward()
+    assert counter.by_op("backward")["Div"].flops == 4 * 5
+    assert seen[0] is None and seen[1][0] is None and seen[1][1].info.shape == (5,)
+
+
+def _all_functions():
+    """Every Function subclass core, vision and language define (found, not listed)."""
+    import importlib
+
+    for package in ("tinytorch.core", "tinytorch.vision", "tinytorch.language"):
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            continue
+    found, stack = [], list(Function.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.split(".")[1:2] in (["core"], ["vision"], ["language"]):
+            found.append(cls)
+    return found
+
+
+def test_every_op_of_core_vision_and_language_defines_its_cost():
+    functions = _all_functions()
+    assert {"MatMul", "LayerNorm"} <= {f.__name__ for f in functions}
+    missing = sorted(f"{f.__module__}.{f.__name__}" for f in functions
+                     if f.cost is Function.cost)
+    assert not missing, f"no cost formula for {missing}"
 
 
 def test_no_backward_counted_under_no_grad():

@@ -132,3 +132,31 @@ def test_not_a_module():
         ModelProfiler(lambda x: x)
     with pytest.raises(ValueError, match="at least one input"):
         ModelProfiler(mlp()).profile()
+
+
+def test_a_layer_with_an_op_without_a_cost_is_profiled_as_uncounted():
+    from rich.console import Console
+
+    from tinytorch.core.autograd import Function
+
+    class Unpriced(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
+    class Doubling(nn.Module):
+        def forward(self, x):
+            return Unpriced.apply(x)
+
+    model = nn.Sequential(nn.Linear(4, 3), Doubling())
+    result = ModelProfiler(model, "unpriced", warmup=0, repeats=1).profile(tt.randn(2, 4))
+    assert result.uncounted_ops == ["Unpriced"] and result.to_dict()["uncounted_ops"]
+    console = Console(record=True, width=160)
+    console.print(result)
+    assert "uncounted (no cost formula): Unpriced" in console.export_text()
+    counted = ModelProfiler(mlp(), "mlp", warmup=0, repeats=1).profile(tt.randn(2, 32))
+    assert counted.uncounted_ops == []

@@ -88,9 +88,11 @@ class OpEvent:
 
     op: str
     phase: str  # "forward" or "backward"
-    inputs: tuple  # numpy arrays (and plain Python arguments) the op received
-    outputs: tuple  # numpy arrays it produced
+    inputs: tuple  # forward: the arrays (and plain arguments) it received; backward: (grad,)
+    outputs: tuple  # forward: the arrays it produced; backward: one gradient per forward
+    #                 input, in input order, None where none was computed
     attrs: dict = field(default_factory=dict)
+    function: type | None = None  # the Function subclass that ran: `function.cost(...)`
 
 
 _op_hooks: list[Callable[[OpEvent], None]] = []
@@ -124,8 +126,9 @@ def register_op_hook(hook: Callable[[OpEvent], None]) -> RemovableHandle:
     return RemovableHandle(_op_hooks, hook)
 
 
-def _emit(op, phase, inputs, outputs, attrs):
-    event = OpEvent(op, phase, tuple(inputs), tuple(outputs), dict(attrs))
+def _emit(function, phase, inputs, outputs, attrs):
+    event = OpEvent(function.__name__, phase, tuple(inputs), tuple(outputs), dict(attrs),
+                    function)
     for hook in list(_op_hooks):
         hook(event)
 
@@ -158,6 +161,18 @@ class Function:
     (`input.clamp(min=0)`, `grad.clone()`, `x.sum(dim=1)`), so numpy-style and
     PyTorch-style Functions both run. The class attribute `tensor_io` says which a class
     gets; set it to choose explicitly.
+
+    The third half is `cost(call, grads=None)`: what one call executes, as a formula of
+    its shapes (see `tinytorch.core.cost`). `call` is an `OpCall` describing the forward
+    (input and output shapes, plain arguments, keyword arguments); with `grads=None` it
+    returns the forward's `Cost(flops, matmul_flops)`, with `grads` (one `Gradient` or
+    None per forward input, in input order) the backward's. Profilers call it for every
+    op they observe; the default returns None, "uncounted", so an op nobody priced is
+    reported as such instead of silently costing zero:
+
+            @staticmethod
+            def cost(call, grads=None):      # Mul: one multiply per output element
+                return pointwise(call, grads, forward=1, backward=1)
     """
 
     tensor_io = False
@@ -191,8 +206,17 @@ class Function:
     def backward(ctx, grad_output):
         raise NotImplementedError("subclasses of Function define backward")
 
+    @staticmethod
+    def cost(call, grads=None):
+        """FLOPs of one forward call (`grads` None) or its backward: None = not counted."""
+        return None
+
     # -- saving for backward with in-place detection
     def save_for_backward(self, *arrays) -> None:
+        """Keep every array backward will read (None allowed), read back as
+        `ctx.saved_tensors`. Arrays that are, or are views of, an input's or the output's
+        memory are version-checked: an in-place edit before backward raises instead of
+        giving a wrong gradient. Other ctx attributes hold metadata only (shapes, flags)."""
         self._saved = arrays
 
     @property
@@ -237,14 +261,19 @@ class Function:
             if ctx._saved:
                 ctx._track_versions(args, result)
         if _op_hooks:
-            _emit(cls.__name__, "forward", arrays, (result.array,), kwargs)
+            _emit(cls, "forward", arrays, (result.array,), kwargs)
         return result
 
     def _track_versions(self, args, result) -> None:
-        owners = {id(a.array): a for a in args if isinstance(a, Tensor)}
-        owners[id(result.array)] = result
-        keys = [id(_storage(s)) for s in self._saved]
-        self._saved_versions = [(owners[k], owners[k]._version) for k in keys if k in owners]
+        """Note the version of every tensor whose memory a saved array uses (the array
+        itself or a view of it, like im2col's patches of the input), so that an in-place
+        edit between forward and backward is caught instead of giving a wrong gradient."""
+        saved = [_storage(s) for s in _flat(self._saved)]
+        saved = [s for s in saved if isinstance(s, np.ndarray)]
+        owners = {id(t): t for t in (*_tensors_in(args), result)}.values()
+        self._saved_versions = [(t, t._version) for t in owners
+                                if any(s is t.array or np.may_share_memory(s, t.array)
+                                       for s in saved)]
 
     def _run_backward(self, grad: np.ndarray) -> tuple:
         """Call the subclass's backward with arrays, or with Tensors for `tensor_io`."""
@@ -270,6 +299,20 @@ class Function:
 def _as_array(value) -> np.ndarray:
     """A plain ndarray from what a Function returned (Tensor, TorchStyleArray, number)."""
     return value.array if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _flat(values):
+    """Arrays saved for backward, with tuples and lists (an index) opened one level."""
+    for value in values:
+        if isinstance(value, (tuple, list)):
+            yield from value
+        else:
+            yield value
+
+
+def _tensors_in(args):
+    """The Tensor arguments of a call, including those inside a tuple (an index)."""
+    return [t for t in _flat(args) if isinstance(t, Tensor)]
 
 
 def _storage(saved):
@@ -349,7 +392,7 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool = False) -> None:
             node._retained._accumulate_grad(grad)
         input_grads = node._run_backward(grad)
         if _op_hooks:
-            _emit(node.name, "backward", (grad,), [g for g in input_grads if g is not None], {})
+            _emit(type(node), "backward", (grad,), input_grads, {})
         # BEGIN SOLUTION
         for parent, shape, input_grad in zip(node.inputs, node.input_shapes, input_grads):
             if parent is None or input_grad is None:
@@ -459,6 +502,84 @@ def gradcheck(
     for t in checked:
         t.grad = None
     return True
+
+
+def defined_functions(package: str) -> dict[str, type]:
+    """Every Function subclass defined in `package` (e.g. "tinytorch.vision"), by name:
+    how test suites cover each op, a new one included, without keeping a list."""
+    found, stack = {}, list(Function.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith(package + "."):
+            found[cls.__name__] = cls
+    return found
+
+
+def check_saved_versions(fn: Callable[..., Any], inputs, seed: int = 0) -> list[int]:
+    """Edit each tensor input (and the output) of `fn(*inputs)` in place between forward
+    and backward: backward must refuse with the version error, or give exactly the
+    gradients it gives without the edit. Anything else is a silently wrong gradient, and
+    raises GradcheckError naming the edited input.
+
+    The edit is a roll of the values (`np.roll`), so index and mask tensors stay valid;
+    give inputs with distinct values. Returns the positions whose edit was refused (-1 is
+    the output). This is how the test suites prove that every op saves what its backward
+    reads through `save_for_backward`.
+    """
+    inputs = tuple(inputs)
+    tracked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not tracked:
+        raise ValueError("check_saved_versions: no input has requires_grad=True")
+    weights = None
+
+    def run(edit=None) -> list:
+        nonlocal weights
+        for t in tracked:
+            t.grad = None
+        out = fn(*inputs)
+        if weights is None:
+            weights = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+        if edit is not None:
+            with no_grad():
+                edit(out)
+        out.backward(weights)
+        return [None if t.grad is None else t.grad.array.copy() for t in tracked]
+
+    expected = run()
+    refused = []
+    edits = [(i, t) for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.numel() > 1]
+    originals = [(t, t.array.copy()) for _, t in edits]
+    for position, target in [*edits, (-1, None)]:
+
+        def edit(out, target=target):
+            victim = out if target is None else target
+            if victim.array.flags.writeable:  # not a broadcast view (expand's output)
+                victim.copy_(Tensor._make(np.roll(victim.array, 1)))
+
+        try:
+            got = run(edit)
+        except RuntimeError as err:
+            if "modified by an in-place operation" not in str(err):
+                raise
+            refused.append(position)
+            got = None
+        finally:
+            with no_grad():  # an edited output may be a view of an input: restore all
+                for t, original in originals:
+                    t.copy_(Tensor._make(original))
+        if got is not None and not all(
+                (a is None and b is None) or (a is not None and b is not None
+                                              and np.array_equal(a, b, equal_nan=True))
+                for a, b in zip(got, expected)):
+            name = "the output" if position < 0 else f"input {position}"
+            raise GradcheckError(
+                f"check_saved_versions: editing {name} in place after forward changed the "
+                f"gradients without an error: backward read an array that was not saved "
+                f"through save_for_backward")
+    for t in tracked:
+        t.grad = None
+    return refused
 
 
 # Imported last: tensor.py imports this module too, and either may be imported first.

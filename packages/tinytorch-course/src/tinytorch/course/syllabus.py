@@ -391,9 +391,10 @@ MODULES: tuple[CourseModule, ...] = (
     CourseModule(
         13, "attention", "Attention", LANGUAGE,
         teaches=(*_units(f"{L}.attention", "causal_mask", "mask_to_bias",
-                         "attention_forward", "attention_backward",
-                         "ScaledDotProductAttention", "scaled_dot_product_attention"),
-                 *_units(f"{L}.multihead", "PackedSelfAttention", "MultiheadAttention")),
+                         "attention_forward", "attention_backward", "split_heads",
+                         "merge_heads", "ScaledDotProductAttention",
+                         "scaled_dot_product_attention"),
+                 *_units(f"{L}.multihead", "MultiheadAttention")),
         solutions=(f"{L}.attention:causal_mask", f"{L}.attention:attention_forward",
                    f"{L}.attention:attention_backward"),
         hints={
@@ -537,6 +538,7 @@ OWNERSHIP: dict[str, int] = {
     f"{C}.autograd.RemovableHandle": 0,
     f"{C}.autograd.OpEvent": 0,
     f"{C}.autograd.register_op_hook": 0,
+    f"{C}.cost": 0,  # the shapes and shared formulas each Function.cost uses
     f"{C}.atomic": 0,  # atomic file writes, used by every package that saves a file
     f"{C}.random": 1,
     f"{C}.dtypes.result_dtype": 1,

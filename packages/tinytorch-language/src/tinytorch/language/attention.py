@@ -1,4 +1,8 @@
-"""Scaled dot-product attention, fused into one graph node.
+"""Scaled dot-product attention, fused into one graph node: the one attention kernel.
+
+Every attention in TinyTorch runs `ScaledDotProductAttention` (the functional form,
+`MultiheadAttention` on packed heads, the KV-cached decoding step), so there is one
+forward, one backward and one cost formula to read.
 
 What it teaches: attention lets every query position read a weighted average of the value
 vectors, with weights softmax(q . k / sqrt(d)) saying how well the query matches each key:
@@ -29,10 +33,12 @@ in backward, trading FLOPs for memory.
 from __future__ import annotations
 
 import math
+from math import prod
 
 import numpy as np
 
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost, attention_products
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
 
@@ -125,25 +131,77 @@ def _softmax_inplace(scores: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- the graph node
 
 
+def split_heads(qkv: np.ndarray, num_heads: int):
+    """(B, T, 3E), one packed projection -> three (B, H, T, E/H) views (no copy)."""
+    B, T, three_e = qkv.shape
+    head_dim = three_e // (3 * num_heads)
+    parts = qkv.reshape(B, T, 3, num_heads, head_dim).transpose(2, 0, 3, 1, 4)
+    return parts[0], parts[1], parts[2]
+
+
+def merge_heads(x: np.ndarray) -> np.ndarray:
+    """(B, H, T, D) -> (B, T, H*D)."""
+    B, H, T, D = x.shape
+    return x.transpose(0, 2, 1, 3).reshape(B, T, H * D)
+
+
 class ScaledDotProductAttention(Function):
-    """One node for scores, mask, softmax, dropout and the weighted sum of values."""
+    """One node for scores, mask, softmax, dropout and the weighted sum of values: every
+    attention in TinyTorch (the functional form, MultiheadAttention, the KV-cached
+    decoding step) runs this forward and this backward.
+
+    `heads=h` takes q as the packed (B, T, 3E) output of one projection (k and v None):
+    the heads are split as views, the output comes back as (B, T, E), and backward writes
+    dQ, dK, dV straight into one packed gradient instead of three slice backwards.
+    """
 
     @staticmethod
-    def forward(ctx, q, k, v, float_mask, bias, scale, dropout_p, rng):
+    def forward(ctx, q, k, v, float_mask, bias, scale, dropout_p, rng, heads=None):
+        if heads is not None:
+            q, k, v = split_heads(q, heads)
         if float_mask is not None:
             bias = float_mask if bias is None else bias + float_mask
         out, probs, keep = attention_forward(q, k, v, bias, scale, dropout_p, rng)
-        ctx.save_for_backward(q, k, v)
-        ctx.probs, ctx.keep, ctx.scale, ctx.dropout_p = probs, keep, scale, dropout_p
-        return out
+        ctx.save_for_backward(q, k, v, probs, keep)  # q, k, v: views of a packed input
+        ctx.scale, ctx.dropout_p, ctx.packed = scale, dropout_p, heads is not None
+        return merge_heads(out) if heads is not None else out
 
     @staticmethod
     def backward(ctx, grad):
-        q, k, v = ctx.saved_tensors
+        q, k, v, probs, keep = ctx.saved_tensors
+        if ctx.packed:
+            B, H, T, D = q.shape
+            grad = grad.reshape(B, T, H, D).transpose(0, 2, 1, 3)
         grad_q, grad_k, grad_v, grad_scores = attention_backward(
-            grad, q, k, v, ctx.probs, ctx.keep, ctx.scale, ctx.dropout_p)
+            grad, q, k, v, probs, keep, ctx.scale, ctx.dropout_p)
+        if ctx.packed:
+            grad_qkv = np.empty((B, T, 3, H, D), dtype=q.dtype)
+            for i, g in enumerate((grad_q, grad_k, grad_v)):
+                grad_qkv[:, :, i] = g.transpose(0, 2, 1, 3)
+            return grad_qkv.reshape(B, T, 3 * H * D), None, None, None
         need_mask = len(ctx.needs_input_grad) > 3 and ctx.needs_input_grad[3]
         return grad_q, grad_k, grad_v, grad_scores if need_mask else None
+
+    @staticmethod
+    def cost(call, grads=None):
+        heads = call.attrs.get("heads")
+        if heads is not None:  # packed (B, T, 3E): L = S = T, head_dim = E / heads
+            batch, T, three_e = call.inputs[0].shape
+            batch_heads, L, S = batch * heads, T, T
+            E = Ev = three_e // 3 // heads
+        else:
+            q, k, v = call.inputs[:3]
+            batch_heads = prod(np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2]))
+            L, S, E, Ev = q.shape[-2], k.shape[-2], q.shape[-1], v.shape[-1]
+        products = attention_products(batch_heads, L, S, E, Ev)
+        scores = batch_heads * L * S
+        if grads is None:
+            masked = call.has(3) or call.has(4)
+            dropout = call.inputs[6] > 0
+            # scale, (mask), softmax (5: max, subtract, exp, sum, divide), (dropout)
+            return Cost(products + scores * (1 + masked + 5 + dropout), products)
+        # dV, dP, dQ, dK; softmax backward (4) and the scale
+        return Cost(2 * products + 5 * scores, 2 * products)
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,

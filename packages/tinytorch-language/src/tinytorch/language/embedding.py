@@ -26,6 +26,7 @@ import numpy as np
 
 import tinytorch.core.nn.functional as F
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost, scatter_add_back
 from tinytorch.core.nn import Module, Parameter, init
 from tinytorch.core.tensor import Tensor
 
@@ -35,21 +36,27 @@ class EmbeddingLookup(Function):
 
     @staticmethod
     def forward(ctx, weight, ids, padding_idx):
-        ctx.ids, ctx.rows, ctx.padding_idx = ids, weight.shape[0], padding_idx
+        ctx.save_for_backward(ids)
+        ctx.rows, ctx.padding_idx = weight.shape[0], padding_idx
         # BEGIN SOLUTION
         return weight[ids]
         # END SOLUTION
 
     @staticmethod
     def backward(ctx, grad):
+        (ids,) = ctx.saved_tensors
         dim = grad.shape[-1]
         # BEGIN SOLUTION
         grad_weight = np.zeros((ctx.rows, dim), dtype=grad.dtype)
-        np.add.at(grad_weight, ctx.ids.reshape(-1), grad.reshape(-1, dim))
+        np.add.at(grad_weight, ids.reshape(-1), grad.reshape(-1, dim))
         # END SOLUTION
         if ctx.padding_idx is not None:
             grad_weight[ctx.padding_idx] = 0
         return grad_weight, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return Cost(0) if grads is None else scatter_add_back(call, grads)
 
 
 def embedding(ids, weight: Tensor, padding_idx: int | None = None) -> Tensor:
@@ -61,7 +68,7 @@ def embedding(ids, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     if data.size and (data.min() < 0 or data.max() >= rows):
         raise IndexError(f"embedding: ids must be in [0, {rows}), got range "
                          f"[{data.min()}, {data.max()}]")
-    return EmbeddingLookup.apply(weight, data, padding_idx)
+    return EmbeddingLookup.apply(weight, ids if isinstance(ids, Tensor) else data, padding_idx)
 
 
 class Embedding(Module):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost
 from tinytorch.core.ops import gelu_derivative, normal_cdf
 from tinytorch.core.ops.linalg import rows_matmul
 from tinytorch.core.random import dropout_mask
@@ -45,15 +46,13 @@ class FeedForward(Function):
         y = rows_matmul(a, w2.T)
         if b2 is not None:
             y += b2
-        ctx.save_for_backward(x, w1, w2)
-        ctx.h, ctx.cdf, ctx.keep = h, cdf, keep
+        ctx.save_for_backward(x, w1, w2, h, cdf, keep)
         ctx.has_b1, ctx.has_b2 = b1 is not None, b2 is not None
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        x, w1, w2 = ctx.saved_tensors
-        h, cdf, keep = ctx.h, ctx.cdf, ctx.keep
+        x, w1, w2, h, cdf, keep = ctx.saved_tensors
         need_x, need_w1, need_b1, need_w2, need_b2 = ctx.needs_input_grad[:5]
         flat_grad = grad.reshape(-1, grad.shape[-1])
         a = h * cdf  # recomputed: cheaper than storing another (tokens x hidden) array
@@ -70,3 +69,19 @@ class FeedForward(Function):
         grad_b1 = flat_h.sum(axis=0) if ctx.has_b1 and need_b1 else None
         grad_x = rows_matmul(grad_h, w1) if need_x else None
         return grad_x, grad_w1, grad_b1, grad_w2, grad_b2
+
+    @staticmethod
+    def cost(call, grads=None):
+        # linear2(dropout(gelu(linear1(x)))) in one node
+        x, w1, w2 = call.inputs[0], call.inputs[1], call.inputs[3]
+        tokens, d_in, hidden, d_out = x.size // x.shape[-1], x.shape[-1], w1.shape[0], w2.shape[0]
+        first, second = 2 * tokens * hidden * d_in, 2 * tokens * d_out * hidden
+        if grads is None:
+            dropout = call.inputs[5] > 0
+            elementwise = (tokens * hidden * (call.has(2) + 5 + dropout)
+                           + tokens * d_out * call.has(4))
+            return Cost(first + second + elementwise, first + second)
+        has = [g is not None for g in (tuple(grads) + (None,) * 5)[:5]]
+        matmul = second + first * (has[0] + has[1]) + second * has[3]  # G W2 always needed
+        sums = tokens * hidden * has[2] + tokens * d_out * has[4]
+        return Cost(matmul + sums + 8 * tokens * hidden, matmul)  # gelu' and the recomputed a

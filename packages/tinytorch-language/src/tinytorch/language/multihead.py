@@ -6,7 +6,9 @@ look at different positions (one at the previous word, one at the subject). The 
 makes it fast is that "h independent attentions" is just a reshape: project once with a
 (3*d_model, d_model) weight, view the result as (batch, seq, 3, heads, head_dim),
 transpose to (3, batch, heads, seq, head_dim), and the attention matmuls treat
-batch x heads as one batch dimension. No Python loop over heads, one graph node.
+batch x heads as one batch dimension. No Python loop over heads, one graph node: the
+attention kernel of attention.py in its packed layout (`heads=`), which the KV-cached
+decoding step and cross-attention call as well.
 
 The module mirrors `torch.nn.MultiheadAttention`: parameters `in_proj_weight`,
 `in_proj_bias`, `out_proj`; `forward(query, key, value, key_padding_mask, need_weights,
@@ -26,58 +28,18 @@ import math
 import numpy as np
 
 import tinytorch.core.nn.functional as F
-from tinytorch.core.autograd import Function, is_grad_enabled
+from tinytorch.core.autograd import is_grad_enabled
 from tinytorch.core.nn import Linear, Module, Parameter, init
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
 
-from .attention import attention_backward, attention_forward, causal_mask, mask_to_bias
-
-
-def _split_heads(qkv: np.ndarray, num_heads: int):
-    """(B, T, 3E) -> three (B, H, T, E/H) views (no copy)."""
-    B, T, three_e = qkv.shape
-    head_dim = three_e // (3 * num_heads)
-    parts = qkv.reshape(B, T, 3, num_heads, head_dim).transpose(2, 0, 3, 1, 4)
-    return parts[0], parts[1], parts[2]
-
-
-def _merge_heads(x: np.ndarray) -> np.ndarray:
-    """(B, H, T, D) -> (B, T, H*D)."""
-    B, H, T, D = x.shape
-    return x.transpose(0, 2, 1, 3).reshape(B, T, H * D)
-
-
-class PackedSelfAttention(Function):
-    """Self-attention on packed projections: (B, T, 3E) in, (B, T, E) out, heads inside.
-
-    Splitting the heads, attending and merging the heads back happen in one node, so
-    backward writes dQ, dK, dV straight into one packed (B, T, 3E) gradient instead of
-    running three slice/transpose backward passes.
-    """
-
-    @staticmethod
-    def forward(ctx, qkv, num_heads, bias, dropout_p, rng):
-        q, k, v = _split_heads(qkv, num_heads)
-        scale = 1.0 / math.sqrt(q.shape[-1])
-        out, probs, keep = attention_forward(q, k, v, bias, scale, dropout_p, rng)
-        ctx.save_for_backward(qkv)
-        ctx.num_heads, ctx.probs, ctx.keep = num_heads, probs, keep
-        ctx.scale, ctx.dropout_p = scale, dropout_p
-        return _merge_heads(out)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (qkv,) = ctx.saved_tensors
-        q, k, v = _split_heads(qkv, ctx.num_heads)
-        B, H, T, D = q.shape
-        grad_heads = grad.reshape(B, T, H, D).transpose(0, 2, 1, 3)
-        grads = attention_backward(grad_heads, q, k, v, ctx.probs, ctx.keep, ctx.scale,
-                                   ctx.dropout_p)[:3]
-        grad_qkv = np.empty((B, T, 3, H, D), dtype=qkv.dtype)
-        for i, g in enumerate(grads):
-            grad_qkv[:, :, i] = g.transpose(0, 2, 1, 3)
-        return grad_qkv.reshape(qkv.shape)
+from .attention import (
+    ScaledDotProductAttention,
+    causal_mask,
+    mask_to_bias,
+    merge_heads,
+    split_heads,
+)
 
 
 class MultiheadAttention(Module):
@@ -117,31 +79,44 @@ class MultiheadAttention(Module):
         """Batch-first self-attention (B, T, E) -> (B, T, E): one packed projection.
 
         `bias` is an additive (.., T, S) array; `kv_cache` (a `LayerKVCache`, inference
-        only) holds earlier positions' keys and values, so `x` holds only the new tokens.
+        only) holds earlier positions' keys and values, so `x` holds only the new tokens;
+        the T new queries then sit after the cached positions and `is_causal` aligns the
+        mask bottom-right (query i sees keys up to its own position), as torch's
+        `causal_lower_right` does.
         """
         self._check_input("self_attention", x)
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
         if kv_cache is not None:
-            out = self._cached_attention(qkv.array, kv_cache)
+            out = self._cached_attention(qkv.array, kv_cache, is_causal, bias)
         else:
             if is_causal:
                 causal = mask_to_bias(causal_mask(x.shape[1], x.shape[1]), x.dtype)
                 bias = causal if bias is None else bias + causal
             dropout_p = self.dropout if self.training else 0.0
             rng = get_rng() if dropout_p > 0.0 else None
-            out = PackedSelfAttention.apply(qkv, self.num_heads, bias, dropout_p, rng)
+            out = ScaledDotProductAttention.apply(qkv, None, None, None, bias, self._scale,
+                                                  dropout_p, rng, heads=self.num_heads)
         return self.out_proj(out)
 
-    def _cached_attention(self, qkv: np.ndarray, cache) -> Tensor:
+    @property
+    def _scale(self) -> float:
+        return 1.0 / math.sqrt(self.head_dim)
+
+    def _cached_attention(self, qkv: np.ndarray, cache, is_causal: bool, bias) -> Tensor:
+        """The decoding step: this step's keys and values join the cache, and the same
+        attention kernel runs the new queries against every cached key."""
         if is_grad_enabled() and self.in_proj_weight.requires_grad:
             raise RuntimeError("MultiheadAttention: a KV cache is for inference; run the model "
                                "under tinytorch.core.no_grad()")
-        q, k, v = _split_heads(qkv, self.num_heads)
+        q, k, v = split_heads(qkv, self.num_heads)
         keys, values = cache.append(k, v)
         T, S = q.shape[2], keys.shape[2]
-        bias = mask_to_bias(causal_mask(T, S, offset=S - T), q.dtype) if T > 1 else None
-        out, _, _ = attention_forward(q, keys, values, bias, 1.0 / math.sqrt(self.head_dim))
-        return Tensor._make(_merge_heads(out))
+        if is_causal and T > 1:  # one query at the end sees every key: nothing to mask
+            causal = mask_to_bias(causal_mask(T, S, offset=S - T), q.dtype)
+            bias = causal if bias is None else bias + causal
+        out = ScaledDotProductAttention.apply(q, keys, values, None, bias, self._scale, 0.0,
+                                              None)
+        return Tensor._make(merge_heads(out.array))
 
     # ------------------------------------------------------------ torch's general forward
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
@@ -177,15 +152,22 @@ class MultiheadAttention(Module):
         projected = [F.linear(t, W[i * E:(i + 1) * E], None if b is None else b[i * E:(i + 1) * E])
                      for i, t in enumerate((query, key, value))]
         q, k, v = (p.reshape(p.shape[0], p.shape[1], H, D).transpose(1, 2) for p in projected)
-        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(D))
-        if bias is not None:
-            scores = scores + Tensor._make(bias)
-        probs = F.softmax(scores, dim=-1)
-        probs = F.dropout(probs, self.dropout, self.training)
-        out = (probs @ v).transpose(1, 2).reshape(query.shape[0], query.shape[1], E)
+        dropout_p = self.dropout if self.training else 0.0
         weights = None
         if need_weights:
+            # the weights are an output the caller may differentiate, so here attention is
+            # written out with differentiable ops (the fused kernel keeps P to itself)
+            scores = (q @ k.transpose(-2, -1)) * self._scale
+            if bias is not None:
+                scores = scores + Tensor._make(bias)
+            probs = F.dropout(F.softmax(scores, dim=-1), self.dropout, self.training)
+            attended = probs @ v
             weights = probs.mean(dim=1) if average else probs
+        else:
+            rng = get_rng() if dropout_p > 0.0 else None
+            attended = ScaledDotProductAttention.apply(q, k, v, None, bias, self._scale,
+                                                       dropout_p, rng)
+        out = attended.transpose(1, 2).reshape(query.shape[0], query.shape[1], E)
         return self.out_proj(out), weights
 
     def _combined_bias(self, attn_mask, key_padding_mask, is_causal, N, L, S, dtype):

@@ -13,7 +13,7 @@ tinytorch-language when installed (`pip install tinytorch-perf[models]`).
 from . import kernels
 from .__about__ import __version__
 from .benchmark import Comparison, Measurement, benchmark, compare, compare_many, median_ci
-from .costs import OpCall, known_ops, register_op_cost
+from .costs import Cost, OpCall, cost_of
 from .flops import FLOPsCounter, Totals, count_flops
 from .hardware import HardwareSpec, get_hardware_spec
 from .memory import StepMemory, attention_memory, training_step_memory

@@ -86,7 +86,8 @@ class FLOPsCounter:
 
     @property
     def unknown_ops(self) -> set[str]:
-        """Ops that ran but have no cost rule (counted as 0 FLOPs): register one in costs.py."""
+        """Ops that ran but whose Function defines no `cost`: uncounted, not free. Give the
+        Function a `cost` formula (see tinytorch.core.cost) to count them."""
         return set(self.tracer.unknown_ops)
 
     def select(self, phase: str | None = None) -> list[OpRecord]:
@@ -149,8 +150,13 @@ class FLOPsCounter:
         for column in ("op", "phase", "calls", "FLOPs", "matmul FLOPs", "bytes",
                        "FLOP/byte"):
             table.add_column(column, justify="left" if column in ("op", "phase") else "right")
+        uncounted = self.unknown_ops
         for phase in PHASES:
             for op, totals in self.by_op(phase).items():
+                if op in uncounted:  # no cost formula: say so rather than print 0
+                    table.add_row(op, phase, str(totals.count), "uncounted", "uncounted",
+                                  f"{totals.bytes:,}", "-", style="yellow")
+                    continue
                 table.add_row(op, phase, str(totals.count), f"{totals.flops:,}",
                               f"{totals.matmul_flops:,}", f"{totals.bytes:,}",
                               f"{totals.intensity:.2f}")
@@ -158,6 +164,8 @@ class FLOPsCounter:
         table.add_row("total", "both", str(total.count), f"{total.flops:,}",
                       f"{total.matmul_flops:,}", f"{total.bytes:,}", f"{total.intensity:.2f}",
                       style="bold")
+        if uncounted:
+            table.caption = f"uncounted (no cost formula): {', '.join(sorted(uncounted))}"
         return table
 
 

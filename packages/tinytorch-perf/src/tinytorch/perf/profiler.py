@@ -99,6 +99,7 @@ class ModelProfile:
     warmup: int
     repeats: int
     backward: bool
+    uncounted_ops: list = field(default_factory=list)  # ran, but have no cost formula
 
     @property
     def total_s(self) -> float:
@@ -154,6 +155,8 @@ class ModelProfile:
                       "100%", f"{self.flops / 1e6:.2f}",
                       f"{self.flops / self.total_s / 1e9 if self.total_s else 0:.2f}", "",
                       f"{self.parameters:,}", "", style="bold")
+        if self.uncounted_ops:  # their FLOPs are missing from the figures above, not zero
+            table.caption = f"uncounted (no cost formula): {', '.join(self.uncounted_ops)}"
         return table
 
 
@@ -287,7 +290,8 @@ class ModelProfiler:
             forward_flops=counter.total_flops("forward"),
             backward_flops=counter.total_flops("backward"),
             parameters=sum(p.numel() for p in self.model.parameters()),
-            warmup=self.warmup, repeats=self.repeats, backward=backward)
+            warmup=self.warmup, repeats=self.repeats, backward=backward,
+            uncounted_ops=sorted(counter.unknown_ops))
 
     # ------------------------------------------------------------ the counting pass
     def _count(self, inputs, loss_fn, backward):

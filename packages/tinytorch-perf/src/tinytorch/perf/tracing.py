@@ -6,15 +6,16 @@
     tracer.records        # one OpRecord per forward and backward op, in execution order
 
 What it teaches: two extension points of tinytorch.core are enough to see everything.
-- `register_op_hook` calls us after every op, forward and backward, with the op's name,
-  its input and output arrays and its attributes. We price each event with the rule
-  registered for its name (costs.py) and keep only shapes, never the arrays.
+- `register_op_hook` calls us after every op, forward and backward, with the op's
+  Function class, its input and output arrays and its attributes. We price each event
+  with the op's own `cost` formula and keep only shapes, never the arrays.
 - Module forward pre-hooks and hooks tell us which module is running, so each forward op
   is attributed to the innermost module active when it ran.
-A backward event names its op and carries the gradients, but not which forward call it
-belongs to. We pair it with the most recent unpaired forward call of the same op whose
-output had the gradient's shape: the backward pass walks the graph in reverse, so the
-last matching forward call is the right one. The pairing gives the backward rule the
+A backward event names its op and carries the gradients by input position (None where
+none was computed), but not which forward call it belongs to. We pair it with the most
+recent unpaired forward call of the same op whose output had the gradient's shape: the
+backward pass walks the graph in reverse, so the last matching forward call is the
+right one. The pairing gives the backward cost the
 forward shapes it needs (a convolution's kernel size) and the module it belongs to.
 
 Systems lesson: a hook that runs on every op costs time too. The tracer keeps only
@@ -37,9 +38,9 @@ from .costs import (
     Gradient,
     OpCall,
     backward_bytes,
+    cost_of,
     describe,
     forward_bytes,
-    rule_for,
 )
 
 OUTSIDE = "(outside modules)"
@@ -56,7 +57,7 @@ class OpRecord:
     flops: int
     matmul_flops: int
     bytes: int
-    known: bool  # False when no cost rule is registered for the op (counted as 0 FLOPs)
+    known: bool  # False when the op has no cost formula: uncounted (its FLOPs are not 0)
     input_shapes: tuple
     output_shapes: tuple
     seconds: float  # time since the previous op event (or the last `mark()`)
@@ -159,18 +160,15 @@ class OpTracer:
         call = OpCall(event.op, tuple(describe(x) for x in event.inputs),
                       tuple(describe(x) for x in event.outputs),
                       {k: describe(v) for k, v in event.attrs.items()})
-        rule = rule_for(event.op)
-        flops = matmul = 0
-        if rule is None:
+        cost = cost_of(event.function, call)
+        if cost is None:
             self.unknown_ops.add(event.op)
-        else:
-            flops, matmul = rule.forward(call)
         module = self.current_module
         if is_grad_enabled():
             self._pending[(event.op, call.out.shape)].append(_Pending(call, module))
-        return OpRecord(len(self.records), event.op, "forward", module, int(flops), int(matmul),
-                        forward_bytes(event.inputs, event.outputs), rule is not None,
-                        _shapes(call.inputs), _shapes(call.outputs), 0.0)
+        return OpRecord(len(self.records), event.op, "forward", module, _flops(cost),
+                        _matmul(cost), forward_bytes(event.inputs, event.outputs),
+                        cost is not None, _shapes(call.inputs), _shapes(call.outputs), 0.0)
 
     def _backward(self, event: OpEvent) -> OpRecord:
         grad = event.inputs[0]
@@ -178,19 +176,27 @@ class OpTracer:
         pending = waiting.pop() if waiting else None
         if pending is None:
             self.unmatched_backward += 1
-        grads = [Gradient(describe(g), np.may_share_memory(g, grad)) for g in event.outputs]
-        rule = rule_for(event.op)
-        flops = matmul = 0
-        if rule is None:
+        arrays = [None if g is None else np.asarray(g) for g in event.outputs]
+        grads = tuple(None if g is None else Gradient(describe(g), np.may_share_memory(g, grad))
+                      for g in arrays)
+        cost = cost_of(event.function, pending.call, grads) if pending is not None else None
+        if cost is None and pending is not None:
             self.unknown_ops.add(event.op)
-        elif pending is not None:
-            flops, matmul = rule.backward(pending.call, describe(grad), grads)
-        nbytes = backward_bytes(pending.call if pending else None, grad, event.outputs,
-                                rule.backward_reads_inputs if rule else False)
+        written = [g for g in arrays if g is not None]
+        nbytes = backward_bytes(pending.call if pending else None, grad, written,
+                                cost.reads_inputs if cost else False)
         return OpRecord(len(self.records), event.op, "backward",
-                        pending.module if pending else OUTSIDE, int(flops), int(matmul), nbytes,
-                        rule is not None and pending is not None, (tuple(grad.shape),),
-                        tuple(g.info.shape for g in grads), 0.0)
+                        pending.module if pending else OUTSIDE, _flops(cost), _matmul(cost),
+                        nbytes, cost is not None, (tuple(grad.shape),),
+                        tuple(g.shape for g in written), 0.0)
+
+
+def _flops(cost) -> int:
+    return int(cost.flops) if cost is not None else 0
+
+
+def _matmul(cost) -> int:
+    return int(cost.matmul_flops) if cost is not None else 0
 
 
 def _shapes(values) -> tuple:

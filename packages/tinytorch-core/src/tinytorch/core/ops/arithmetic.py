@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import Function
+from ..cost import Cost, pointwise
 from ..tensor import Tensor
 
 
@@ -84,6 +85,10 @@ class Add(Function):
     def backward(ctx, grad):
         return grad, grad
 
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=0, reads_inputs=False)
+
 
 class Sub(Function):
     @staticmethod
@@ -95,6 +100,10 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=1, reads_inputs=False)
 
 
 class Mul(Function):
@@ -116,6 +125,10 @@ class Mul(Function):
         return (grad * b if need_a else None), (grad * a if need_b else None)
         # END SOLUTION
 
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=1)
+
 
 class Div(Function):
     @staticmethod
@@ -133,6 +146,13 @@ class Div(Function):
         grad_b = -grad * a / (b * b) if need_b else None
         return grad_a, grad_b
 
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:
+            return Cost(call.out.size)
+        # d/da = g / b (1 FLOP per element); d/db = -g a / b^2 (4)
+        return Cost(sum(c * g.size for c, g in zip((1, 4), grads) if g is not None))
+
 
 class Neg(Function):
     @staticmethod
@@ -142,6 +162,10 @@ class Neg(Function):
     @staticmethod
     def backward(ctx, grad):
         return -grad
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=1, reads_inputs=False)
 
 
 class PowScalar(Function):
@@ -158,6 +182,10 @@ class PowScalar(Function):
         (a,) = ctx.saved_tensors
         p = ctx.exponent
         return grad * p * a ** (p - 1), None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=3)
 
 
 class Pow(Function):
@@ -181,6 +209,10 @@ class Pow(Function):
         else:
             grad_b = None
         return grad_a, grad_b
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=1, backward=4)
 
 
 def add(a, b) -> Tensor:

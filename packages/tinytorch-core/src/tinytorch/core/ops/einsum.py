@@ -18,6 +18,7 @@ import string
 import numpy as np
 
 from ..autograd import Function
+from ..cost import Cost, returned
 from ..tensor import Tensor
 
 
@@ -84,6 +85,20 @@ class Einsum(Function):
             if ctx.needs_input_grad[i] else None
             for i, op in enumerate(operands)
         )
+
+    @staticmethod
+    def cost(call, grads=None):
+        sizes = {}  # how many index combinations the contraction visits
+        for sub, info in zip(call.attrs["subs"], call.arrays):
+            sizes.update(zip(sub, info.shape))
+        points = int(np.prod(list(sizes.values()), dtype=np.int64))
+        products = len(call.arrays) >= 2
+        # a multiply and an add per operand pair; a lone operand is a sum/permutation
+        forward = 2 * (len(call.arrays) - 1) * points if products else points
+        if grads is None:
+            return Cost(forward, forward if products else 0)
+        flops = forward * len(returned(grads))  # one contraction like forward per grad
+        return Cost(flops, flops if products else 0)
 
 
 def einsum(equation: str, *operands) -> Tensor:

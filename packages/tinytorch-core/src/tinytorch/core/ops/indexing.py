@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
+from ..cost import FREE, Cost, data_movement, returned, scatter_add_back
 from ..tensor import Tensor, _check_dim
 from .arithmetic import as_operands
 
@@ -42,21 +43,32 @@ def _is_basic(index) -> bool:
 class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
-        ctx.index, ctx.shape, ctx.dtype = index, a.shape, a.dtype
+        index = index_to_numpy(index)  # index tensors arrive as Tensors: version-checked
+        ctx.save_for_backward(index)
+        ctx.shape = a.shape
         return a[index]
 
     @staticmethod
     def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
         grad_in = np.zeros(ctx.shape, dtype=grad.dtype)
-        if _is_basic(ctx.index):
-            grad_in[ctx.index] = grad  # a slice never repeats an element
+        if _is_basic(index):
+            grad_in[index] = grad  # a slice never repeats an element
         else:
-            np.add.at(grad_in, ctx.index, grad)  # repeated indices accumulate
+            np.add.at(grad_in, index, grad)  # repeated indices accumulate
         return grad_in, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:
+            return Cost(0)
+        advanced = call.has(1)  # an index array: backward scatters with np.add.at
+        return Cost(call.out.size if advanced and returned(grads) else 0, reads_inputs=False)
 
 
 def getitem(a: Tensor, index) -> Tensor:
-    index = index_to_numpy(index)
+    arrays = index_to_numpy(index)  # validates; Tensors stay in `index` for version checks
+    index = arrays if isinstance(index, list) else index
     try:
         return GetItem.apply(a, index)
     except IndexError as err:
@@ -66,13 +78,18 @@ def getitem(a: Tensor, index) -> Tensor:
 class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
-        ctx.condition = condition
+        ctx.save_for_backward(condition)
         return np.where(condition, a, b)
 
     @staticmethod
     def backward(ctx, grad):
         zero = grad.dtype.type(0)
-        return None, np.where(ctx.condition, grad, zero), np.where(ctx.condition, zero, grad)
+        (condition,) = ctx.saved_tensors
+        return None, np.where(condition, grad, zero), np.where(condition, zero, grad)
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 def _bool_mask(op: str, mask) -> np.ndarray:
@@ -90,18 +107,23 @@ def where(condition, a, b) -> Tensor:
     except ValueError:
         raise ValueError(f"where: condition {cond.shape}, input {a.shape} and other {b.shape} "
                          "cannot be broadcast together") from None
-    return Where.apply(cond, a, b)
+    return Where.apply(condition if isinstance(condition, Tensor) else cond, a, b)
 
 
 class MaskedFill(Function):
     @staticmethod
     def forward(ctx, a, mask, value):
-        ctx.mask = mask
+        ctx.save_for_backward(mask)
         return np.where(mask, a.dtype.type(value), a)
 
     @staticmethod
     def backward(ctx, grad):
-        return np.where(ctx.mask, grad.dtype.type(0), grad), None, None
+        (mask,) = ctx.saved_tensors
+        return np.where(mask, grad.dtype.type(0), grad), None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 def masked_fill(a: Tensor, mask, value) -> Tensor:
@@ -115,22 +137,28 @@ def masked_fill(a: Tensor, mask, value) -> Tensor:
                          f"input's shape {a.shape}")
     if isinstance(value, Tensor):
         value = value.item()
-    return MaskedFill.apply(a, array, value)
+    return MaskedFill.apply(a, mask if isinstance(mask, Tensor) else array, value)
 
 
 class Gather(Function):
     @staticmethod
     def forward(ctx, a, dim, index):
-        ctx.dim, ctx.index, ctx.shape = dim, index, a.shape
+        ctx.save_for_backward(index)
+        ctx.dim, ctx.shape = dim, a.shape
         return np.take_along_axis(a, index, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
         grad_in = np.zeros(ctx.shape, dtype=grad.dtype)
-        full_index = list(np.indices(ctx.index.shape, sparse=True))
-        full_index[ctx.dim] = ctx.index
+        full_index = list(np.indices(index.shape, sparse=True))
+        full_index[ctx.dim] = index
         np.add.at(grad_in, tuple(full_index), grad)
         return grad_in, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return Cost(0) if grads is None else scatter_add_back(call, grads)
 
 
 def gather(a: Tensor, dim: int, index) -> Tensor:
@@ -142,7 +170,7 @@ def gather(a: Tensor, dim: int, index) -> Tensor:
         raise ValueError(f"gather: index has {idx.ndim} dims but input has {a.ndim}")
     if idx.size and (idx.min() < -a.shape[dim] or idx.max() >= a.shape[dim]):
         raise IndexError(f"gather: index out of range for dim {dim} of size {a.shape[dim]}")
-    return Gather.apply(a, dim, idx)
+    return Gather.apply(a, dim, index if isinstance(index, Tensor) else idx)
 
 
 def nondifferentiable(np_name: str, a, b) -> Tensor:
@@ -188,22 +216,29 @@ class IndexPut(Function):
 
     @staticmethod
     def forward(ctx, a, v, index):
-        ctx.index, ctx.v_shape = index, np.shape(v)
+        index = index_to_numpy(index)
+        ctx.save_for_backward(index)
         out = a.copy()
         write_at(out, index, v)
         return out
 
     @staticmethod
     def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
         grad_a = grad.copy()
-        grad_a[ctx.index] = 0
-        grad_v = grad[ctx.index] if ctx.needs_input_grad[1] else None  # engine unbroadcasts
+        grad_a[index] = 0
+        grad_v = grad[index] if ctx.needs_input_grad[1] else None  # the engine unbroadcasts
         return grad_a, grad_v, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 def index_put(a: Tensor, index, value) -> Tensor:
     value = value if isinstance(value, Tensor) else Tensor._make(_value_array(value, a.dtype))
-    return IndexPut.apply(a, value.to(a.dtype), index_to_numpy(index))
+    arrays = index_to_numpy(index)  # validates; Tensors stay in `index` for version checks
+    return IndexPut.apply(a, value.to(a.dtype), arrays if isinstance(index, list) else index)
 
 
 def _along(dim: int, index: np.ndarray, ndim: int) -> tuple:
@@ -211,6 +246,11 @@ def _along(dim: int, index: np.ndarray, ndim: int) -> tuple:
     full = list(np.indices(index.shape, sparse=True))
     full[dim] = index
     return tuple(full[:ndim])
+
+
+def _leading(shape: tuple) -> tuple:
+    """The slices selecting the leading `shape` block of a larger array (scatter's src)."""
+    return tuple(slice(0, n) for n in shape)
 
 
 def _index_tensor(op: str, index) -> np.ndarray:
@@ -225,15 +265,21 @@ class IndexAdd(Function):
 
     @staticmethod
     def forward(ctx, a, source, dim, index, alpha):
-        ctx.dim, ctx.index, ctx.alpha = dim, index, alpha
+        ctx.save_for_backward(index)
+        ctx.dim, ctx.alpha = dim, alpha
         out = a.copy()
         np.add.at(out, (slice(None),) * dim + (index,), source * alpha)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        grad_source = np.take(grad, ctx.index, axis=ctx.dim) * ctx.alpha
+        (index,) = ctx.saved_tensors
+        grad_source = np.take(grad, index, axis=ctx.dim) * ctx.alpha
         return grad, grad_source, None, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return Cost(call.arrays[1].size) if grads is None else FREE
 
 
 def index_add(a: Tensor, dim: int, index, source, alpha=1) -> Tensor:
@@ -246,7 +292,8 @@ def index_add(a: Tensor, dim: int, index, source, alpha=1) -> Tensor:
                          f"index {idx.shape} and source {source.shape}")
     if idx.size and (idx.min() < -a.shape[dim] or idx.max() >= a.shape[dim]):
         raise IndexError(f"index_add: index out of range for dim {dim} of size {a.shape[dim]}")
-    return IndexAdd.apply(a, source.to(a.dtype), dim, idx, alpha)
+    return IndexAdd.apply(a, source.to(a.dtype), dim,
+                          index if isinstance(index, Tensor) else idx, alpha)
 
 
 class Scatter(Function):
@@ -254,23 +301,28 @@ class Scatter(Function):
 
     @staticmethod
     def forward(ctx, a, src, dim, index):
-        ctx.where = _along(dim, index, a.ndim)
-        ctx.src_part = tuple(slice(0, n) for n in index.shape)
-        ctx.src_shape = np.shape(src)
+        ctx.save_for_backward(index)
+        ctx.dim, ctx.src_shape = dim, np.shape(src)
         out = a.copy()
-        part = src[ctx.src_part] if np.ndim(src) else src
-        out[ctx.where] = part
+        part = src[_leading(index.shape)] if np.ndim(src) else src
+        out[_along(dim, index, a.ndim)] = part
         return out
 
     @staticmethod
     def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        where = _along(ctx.dim, index, grad.ndim)
         grad_a = grad.copy()
-        grad_a[ctx.where] = 0
+        grad_a[where] = 0
         grad_src = None
         if ctx.needs_input_grad[1]:
             grad_src = np.zeros(ctx.src_shape, dtype=grad.dtype)
-            grad_src[ctx.src_part] = grad[ctx.where]
+            grad_src[_leading(index.shape)] = grad[where]
         return grad_a, grad_src, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 def scatter(a: Tensor, dim: int, index, src) -> Tensor:
@@ -280,12 +332,13 @@ def scatter(a: Tensor, dim: int, index, src) -> Tensor:
         raise ValueError(f"scatter: index has {idx.ndim} dims but input has {a.ndim}")
     if idx.size and (idx.min() < -a.shape[dim] or idx.max() >= a.shape[dim]):
         raise IndexError(f"scatter: index out of range for dim {dim} of size {a.shape[dim]}")
+    index = index if isinstance(index, Tensor) else idx  # a Tensor index is version-checked
     if isinstance(src, Tensor):
         if src.ndim != a.ndim or any(i > s for i, s in zip(idx.shape, src.shape)):
             raise ValueError(f"scatter: index of shape {idx.shape} is larger than src of shape "
                              f"{src.shape}")
-        return Scatter.apply(a, src.to(a.dtype), dim, idx)
-    return Scatter.apply(a, a.dtype.type(src), dim, idx)
+        return Scatter.apply(a, src.to(a.dtype), dim, index)
+    return Scatter.apply(a, a.dtype.type(src), dim, index)
 
 
 def copy_to(a: Tensor, src: Tensor) -> Tensor:

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
+from ..cost import Cost, returned
 from ..tensor import Tensor
 from .arithmetic import as_operands
 
@@ -56,6 +57,16 @@ class MatMul(Function):
                 grad_b = grad_b.squeeze(-1)
         # END SOLUTION
         return grad_a, grad_b
+
+    @staticmethod
+    def cost(call, grads=None):
+        a = call.arrays[0]
+        product = 2 * call.out.size * a.shape[-1]  # each output: k multiplies, k adds
+        if grads is None:
+            return Cost(product, product)
+        # dA = G B^T and dB = A^T G each cost exactly the forward product (any batch shape)
+        flops = len(returned(grads)) * product
+        return Cost(flops, flops)
 
 
 def matmul(a, b) -> Tensor:
@@ -113,6 +124,17 @@ class Linear(Function):
         if ctx.has_bias and ctx.needs_input_grad[2]:
             grad_b = flat_grad.sum(axis=0)
         return grad_x, grad_w, grad_b
+
+    @staticmethod
+    def cost(call, grads=None):
+        product = 2 * call.out.size * call.inputs[1].shape[-1]
+        if grads is None:
+            return Cost(product + (call.out.size if call.has(2) else 0), product)
+        grad_x, grad_w = (grads + (None, None))[:2]
+        grad_b = grads[2] if len(grads) > 2 else None
+        matmul = ((grad_x is not None) + (grad_w is not None)) * product
+        summed = call.out.size - grad_b.size if grad_b is not None else 0
+        return Cost(matmul + summed, matmul)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import parallel
 from ..autograd import Function
+from ..cost import Cost
 
 
 class LayerNorm(Function):
@@ -44,13 +45,14 @@ class LayerNorm(Function):
 
         # a block touches ~4 row-sized arrays (x, centered, x_hat, out): size blocks by that
         parallel.for_each_block(block, len(rows), rows[0].nbytes * 4 if len(rows) else 0)
-        ctx.x_hat, ctx.rstd, ctx.weight = x_hat, rstd, w
+        ctx.save_for_backward(x_hat, rstd, weight)
         ctx.shapes = (x.shape, tuple(x.shape[a] for a in axes))
         return out.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        x_hat, rstd, w = ctx.x_hat, ctx.rstd, ctx.weight
+        x_hat, rstd, weight = ctx.saved_tensors
+        w = None if weight is None else weight.reshape(-1)
         x_shape, normalized_shape = ctx.shapes
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         g = grad.reshape(x_hat.shape)
@@ -77,6 +79,17 @@ class LayerNorm(Function):
             grad_b = sum_blocks([s[1] for s in sums], x_hat.shape[1], g.dtype, normalized_shape)
         grad_x = None if grad_x is None else grad_x.reshape(x_shape)
         return grad_x, grad_w, grad_b, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        n, has_weight = call.out.size, call.has(1)
+        if grads is None:
+            per_element = 5 + has_weight + call.has(2)
+            rows = n // call.out.shape[-1] if call.out.shape else 1
+            return Cost(per_element * n + 3 * rows)  # + eps, sqrt, 1/x per row
+        # the input's gradient; the weight's sum(g * x_hat) and the bias' sum(g) over rows
+        per_element = (7 + has_weight, 2, 1)
+        return Cost(sum(c * n for c, g in zip(per_element, grads) if g is not None))
 
 
 def sum_blocks(parts: list, features: int, dtype, shape: tuple) -> np.ndarray:

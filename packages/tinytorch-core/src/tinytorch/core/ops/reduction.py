@@ -16,6 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd import Function
+from ..cost import FREE, Cost, data_movement, pointwise, returned
 from ..tensor import Tensor, _check_dim
 
 
@@ -53,6 +54,12 @@ class Sum(Function):
     def backward(ctx, grad):
         return _spread(grad, ctx.axes, ctx.shape, ctx.keepdim)
 
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:  # input elements minus output elements: the adds
+            return Cost(call.arrays[0].size - call.out.size)
+        return FREE  # the gradient is broadcast back: a view
+
 
 class Mean(Function):
     @staticmethod
@@ -67,6 +74,12 @@ class Mean(Function):
     def backward(ctx, grad):
         return _spread(grad / grad.dtype.type(ctx.count), ctx.axes, ctx.shape, ctx.keepdim)
 
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:
+            return Cost(call.arrays[0].size)
+        return Cost(call.out.size, reads_inputs=False)  # one scale per incoming element
+
 
 class Var(Function):
     """Variance with Bessel's correction by default (correction=1), as in torch.var."""
@@ -74,16 +87,24 @@ class Var(Function):
     @staticmethod
     def forward(ctx, a, axes=None, keepdim=False, correction=1):
         count = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
-        ctx.centered = a - a.mean(axis=axes, keepdims=True)
+        centered = a - a.mean(axis=axes, keepdims=True)
+        ctx.save_for_backward(centered)
         ctx.axes, ctx.shape, ctx.keepdim = axes, a.shape, keepdim
         ctx.denominator = a.dtype.type(max(count - correction, 0))
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.sum(ctx.centered**2, axis=axes, keepdims=keepdim) / ctx.denominator
+            return np.sum(centered**2, axis=axes, keepdims=keepdim) / ctx.denominator
 
     @staticmethod
     def backward(ctx, grad):
+        (centered,) = ctx.saved_tensors
         spread = _spread(grad, ctx.axes, ctx.shape, ctx.keepdim)
-        return spread * ctx.centered * (2 / ctx.denominator)
+        return spread * centered * (2 / ctx.denominator)
+
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:
+            return Cost(4 * call.arrays[0].size)
+        return Cost(2 * sum(g.size for g in returned(grads)))
 
 
 class MaxMin(Function):
@@ -93,12 +114,19 @@ class MaxMin(Function):
     def forward(ctx, a, mode):
         out = np.max(a) if mode == "max" else np.min(a)
         winners = a == out
-        ctx.share = winners / winners.sum()
+        ctx.save_for_backward(winners / winners.sum())
         return np.asarray(out)
 
     @staticmethod
     def backward(ctx, grad):
-        return (grad * ctx.share).astype(grad.dtype)
+        (share,) = ctx.saved_tensors
+        return (grad * share).astype(grad.dtype)
+
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:  # comparisons
+            return Cost(call.arrays[0].size - 1)
+        return Cost(sum(g.size for g in returned(grads)))
 
 
 class MaxMinDim(Function):
@@ -107,7 +135,8 @@ class MaxMinDim(Function):
     @staticmethod
     def forward(ctx, a, indices, dim, keepdim):
         values = np.take_along_axis(a, indices, axis=dim)
-        ctx.indices, ctx.dim, ctx.shape, ctx.keepdim = indices, dim, a.shape, keepdim
+        ctx.save_for_backward(indices)
+        ctx.dim, ctx.shape, ctx.keepdim = dim, a.shape, keepdim
         return values if keepdim else values.squeeze(dim)
 
     @staticmethod
@@ -115,8 +144,13 @@ class MaxMinDim(Function):
         if not ctx.keepdim:
             grad = np.expand_dims(grad, ctx.dim)
         grad_in = np.zeros(ctx.shape, dtype=grad.dtype)
-        np.put_along_axis(grad_in, ctx.indices, grad, axis=ctx.dim)
+        (indices,) = ctx.saved_tensors
+        np.put_along_axis(grad_in, indices, grad, axis=ctx.dim)
         return grad_in
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -139,6 +173,10 @@ class Softmax(Function):
         (out,) = ctx.saved_tensors
         return out * (grad - (grad * out).sum(axis=ctx.dim, keepdims=True))
 
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=5, backward=4)
+
 
 class LogSoftmax(Function):
     @staticmethod
@@ -153,6 +191,10 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad - np.exp(out) * grad.sum(axis=ctx.dim, keepdims=True)
+
+    @staticmethod
+    def cost(call, grads=None):
+        return pointwise(call, grads, forward=5, backward=4)
 
 
 def reduce_sum(a: Tensor, dim=None, keepdim=False) -> Tensor:

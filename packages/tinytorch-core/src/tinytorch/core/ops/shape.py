@@ -17,6 +17,7 @@ import numbers
 import numpy as np
 
 from ..autograd import Function
+from ..cost import Cost, data_movement, sum_back
 from ..tensor import Tensor, _check_dim
 from .indexing import getitem
 
@@ -31,6 +32,10 @@ class Reshape(Function):
     def backward(ctx, grad):
         return grad.reshape(ctx.shape)
 
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
+
 
 class Permute(Function):
     @staticmethod
@@ -41,6 +46,10 @@ class Permute(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.transpose(grad, ctx.inverse)
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 class Expand(Function):
@@ -53,6 +62,10 @@ class Expand(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 class Repeat(Function):
@@ -68,17 +81,25 @@ class Repeat(Function):
         summed = grad.reshape(interleaved).sum(axis=tuple(range(0, len(interleaved), 2)))
         return summed
 
+    @staticmethod
+    def cost(call, grads=None):
+        return Cost(0) if grads is None else sum_back(call, grads)
+
 
 class Cat(Function):
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         ctx.dim = dim
-        ctx.splits = np.cumsum([a.shape[dim] for a in arrays])[:-1]
+        ctx.splits = np.cumsum([a.shape[dim] for a in arrays])[:-1].tolist()
         return np.concatenate(arrays, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):
         return tuple(np.split(grad, ctx.splits, axis=ctx.dim))
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 class Stack(Function):
@@ -90,6 +111,10 @@ class Stack(Function):
     @staticmethod
     def backward(ctx, grad):
         return tuple(np.moveaxis(grad, ctx.dim, 0))
+
+    @staticmethod
+    def cost(call, grads=None):
+        return data_movement(call, grads)
 
 
 def _infer_shape(op: str, shape: tuple, size: int) -> tuple:

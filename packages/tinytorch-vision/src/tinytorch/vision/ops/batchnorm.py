@@ -30,6 +30,7 @@ import numpy as np
 
 from tinytorch.core import parallel
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost
 
 
 class BatchNorm(Function):
@@ -57,11 +58,11 @@ class BatchNorm(Function):
             scale = rstd if weight is None else weight * rstd
             out = x * scale
             out -= mean * scale
-            x_hat = None  # computed in backward, only if weight's gradient is wanted
-            ctx.x, ctx.mean = x, mean
+            x_hat = x  # backward computes (x - mean) * rstd, only if weight's gradient is wanted
             if bias is not None:
                 out += bias
-        ctx.x_hat, ctx.rstd, ctx.weight, ctx.training = x_hat, rstd, weight, training
+        ctx.save_for_backward(x_hat, mean, rstd, weight)
+        ctx.training = training
         return from_rows(out, shape)
 
     @staticmethod
@@ -69,8 +70,9 @@ class BatchNorm(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         shape = grad.shape
         grad = to_rows(grad)
-        rstd, weight = ctx.rstd, ctx.weight
-        x_hat = ctx.x_hat if ctx.training else (ctx.x - ctx.mean) * rstd if need_w else None
+        x_hat, mean, rstd, weight = ctx.saved_tensors
+        if not ctx.training:  # eval saved x itself: normalise it only if needed
+            x_hat = (x_hat - mean) * rstd if need_w else None
         sum_g = sum_gx = None
         if need_w or (need_x and ctx.training):
             sum_g, sum_gx = column_sums(grad, x_hat)
@@ -84,6 +86,23 @@ class BatchNorm(Function):
         if grad_x is not None:
             grad_x = from_rows(grad_x, shape)
         return grad_x, sum_gx if need_w else None, sum_g if need_b else None, None, None
+
+    @staticmethod
+    def cost(call, grads=None):
+        n = call.out.size
+        training = call.attrs.get("training", True)
+        if grads is None:
+            # training: sum, subtract, square-and-sum (2), scale by rstd; eval: scale, shift
+            per_element = (5 if training else 2) + call.has(1) + call.has(2)
+            return Cost(per_element * n)
+        grad_x, grad_w, grad_b = (tuple(grads) + (None, None, None))[:3]
+        flops = 2 * n * (grad_w is not None) + n * (grad_b is not None)  # einsum, sum
+        if grad_x is not None and training:
+            # three passes, plus the two channel sums when they were not computed above
+            flops += 4 * n + 2 * n * (grad_w is None) + n * (grad_b is None)
+        elif grad_x is not None:
+            flops += n  # eval: the gradient is scaled per channel
+        return Cost(flops)
 
 
 # ---------------------------------------------------------------- the blocked passes
@@ -171,7 +190,6 @@ def column_sum(rows: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- layout
-
 
 def to_rows(x: np.ndarray) -> np.ndarray:
     """(N, C, *spatial) -> (N*prod(spatial), C); free when the memory is channels-last."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost
 
 from .. import im2col as spatial
 
@@ -45,7 +46,7 @@ class Conv2d(Function):
         out = out.reshape(n * out_hw[0] * out_hw[1], out_channels)
         if bias is not None:
             out += bias
-        ctx.cols, ctx.w_mat = cols, w_mat
+        ctx.save_for_backward(cols, w_mat)  # views of x and weight: version-checked
         ctx.geometry = (x.shape, x_padded.shape, pads, kernel, stride, dilation, out_hw,
                         groups)
         ctx.has_bias = bias is not None
@@ -54,21 +55,35 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx, grad):
         x_shape, padded_shape, pads, kernel, stride, dilation, out_hw, groups = ctx.geometry
+        cols, w_mat = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad[:2]
         need_b = ctx.has_bias and ctx.needs_input_grad[2]
         out_channels = grad.shape[1]
         g = spatial.to_nhwc(grad).reshape(-1, groups, out_channels // groups)
         grad_x = grad_w = grad_b = None
         if need_w:
-            grad_w = weight_from_matrix(grouped_matmul_at(ctx.cols, g), kernel)
+            grad_w = weight_from_matrix(grouped_matmul_at(cols, g), kernel)
         if need_b:
             grad_b = g.reshape(-1, out_channels).sum(axis=0)
         if need_x:
-            grad_cols = grouped_matmul_bt(g, ctx.w_mat)
+            grad_cols = grouped_matmul_bt(g, w_mat)
             grad_padded = spatial.col2im(grad_cols, padded_shape, kernel, stride, dilation,
                                          out_hw, groups)
             grad_x = spatial.as_nchw(spatial.crop(grad_padded, pads, x_shape[2:]))
         return grad_x, grad_w, grad_b
+
+    @staticmethod
+    def cost(call, grads=None):
+        weight = call.inputs[1]
+        # 2 * output elements * (Cin/groups * kh * kw): the weight's size per output channel
+        product = 2 * call.out.size * (weight.size // weight.shape[0])
+        if grads is None:
+            return Cost(product + (call.out.size if call.has(2) else 0), product)
+        grad_x, grad_w = (grads + (None, None))[:2]
+        grad_b = grads[2] if len(grads) > 2 else None
+        matmul = ((grad_x is not None) + (grad_w is not None)) * product
+        summed = call.out.size - grad_b.size if grad_b is not None else 0
+        return Cost(matmul + summed, matmul)
 
 
 # ---------------------------------------------------------------- weight layout

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import FREE, Cost, sum_back
 
 from .. import im2col as spatial
 
@@ -30,6 +31,10 @@ class Unfold(Function):
         x_shape, kernel, stride, pads, dilation = ctx.geometry
         return _fold(grad, x_shape, kernel, stride, pads, dilation)
 
+    @staticmethod
+    def cost(call, grads=None):
+        return Cost(0) if grads is None else sum_back(call, grads)
+
 
 class Fold(Function):
     @staticmethod
@@ -41,6 +46,12 @@ class Fold(Function):
     def backward(ctx, grad):
         kernel, stride, pads, dilation = ctx.geometry
         return _unfold(grad, kernel, stride, pads, dilation)
+
+    @staticmethod
+    def cost(call, grads=None):
+        if grads is None:  # col2im adds the overlapping patches
+            return Cost(call.arrays[0].size - call.out.size)
+        return FREE
 
 
 def _unfold(x, kernel, stride, pads, dilation) -> np.ndarray:

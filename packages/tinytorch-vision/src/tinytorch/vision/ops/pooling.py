@@ -26,6 +26,7 @@ import numpy as np
 
 from tinytorch.core import parallel
 from tinytorch.core.autograd import Function
+from tinytorch.core.cost import Cost, returned
 
 from .. import im2col as spatial
 
@@ -50,8 +51,8 @@ class MaxPool2d(Function):
             _first_winner(slabs, best[images], out=winner[images])
 
         parallel.for_each_block(block, n, x_padded[0].nbytes)
-        ctx.winner = winner
-        ctx.offsets = offsets
+        ctx.save_for_backward(winner)
+        ctx.offsets = offsets  # slices: metadata
         ctx.geometry = (x.shape, x_padded.shape, pads, _overlapping(kernel, stride, dilation),
                         _tiles(x_padded.shape[1:3], kernel, stride, dilation, out_hw))
         return spatial.as_nchw(best)
@@ -60,7 +61,7 @@ class MaxPool2d(Function):
     def backward(ctx, grad):
         x_shape, padded_shape, pads, overlapping, tiles = ctx.geometry
         g = spatial.to_nhwc(grad)
-        winner = ctx.winner
+        (winner,) = ctx.saved_tensors
         grad_padded = np.empty(padded_shape, dtype=g.dtype)
 
         def block(images):
@@ -75,6 +76,13 @@ class MaxPool2d(Function):
 
         parallel.for_each_block(block, len(g), grad_padded[0].nbytes)
         return spatial.as_nchw(spatial.crop(grad_padded, pads, x_shape[2:]))
+
+    @staticmethod
+    def cost(call, grads=None):
+        kh, kw = call.attrs["kernel"]
+        if grads is None:
+            return Cost(call.out.size * (kh * kw - 1))  # comparisons per window
+        return Cost(call.out.size * kh * kw, reads_inputs=False)  # a masked multiply per offset
 
 
 def _first_winner(slabs: list, best: np.ndarray, out: np.ndarray) -> None:
@@ -108,14 +116,16 @@ class AvgPool2d(Function):
         for _, _, rows, cols in offsets:
             total += x_padded[:, rows, cols]
         scale = (1 / divisor).astype(x.dtype)[:, :, None]
-        ctx.offsets, ctx.scale = offsets, scale
+        ctx.save_for_backward(scale)
+        ctx.offsets = offsets
         ctx.geometry = (x.shape, x_padded.shape, pads, _overlapping(kernel, stride, (1, 1)))
         return spatial.as_nchw(total * scale)
 
     @staticmethod
     def backward(ctx, grad):
         x_shape, padded_shape, pads, overlapping = ctx.geometry
-        share = spatial.to_nhwc(grad) * ctx.scale
+        (scale,) = ctx.saved_tensors
+        share = spatial.to_nhwc(grad) * scale
         grad_padded = np.zeros(padded_shape, dtype=share.dtype)
         for _, _, rows, cols in ctx.offsets:
             if overlapping:
@@ -124,12 +134,19 @@ class AvgPool2d(Function):
                 grad_padded[:, rows, cols] = share
         return spatial.as_nchw(spatial.crop(grad_padded, pads, x_shape[2:]))
 
+    @staticmethod
+    def cost(call, grads=None):
+        kh, kw = call.attrs["kernel"]
+        if grads is None:
+            return Cost(call.out.size * kh * kw)  # kh*kw - 1 adds and one scale per window
+        return Cost(call.out.size * (1 + kh * kw), reads_inputs=False)  # scale, then spread
+
 
 class AdaptiveAvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, *, pool_h, pool_w):
         """out = pool_h @ x @ pool_w^T over the spatial dims; pool_* are (out, in) matrices."""
-        ctx.pool_h, ctx.pool_w = pool_h, pool_w
+        ctx.save_for_backward(pool_h, pool_w)
         if pool_h.shape[0] == 1 and pool_w.shape[0] == 1:  # global average pooling
             return x.mean(axis=(2, 3), keepdims=True)
         rows_pooled = np.einsum("nchw,ih->nciw", x, pool_h, optimize=True)
@@ -137,13 +154,24 @@ class AdaptiveAvgPool2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        pool_h, pool_w = ctx.pool_h, ctx.pool_w
+        pool_h, pool_w = ctx.saved_tensors
         if pool_h.shape[0] == 1 and pool_w.shape[0] == 1:
             size = pool_h.shape[1] * pool_w.shape[1]
             shape = grad.shape[:2] + (pool_h.shape[1], pool_w.shape[1])
             return np.broadcast_to(grad / grad.dtype.type(size), shape)
         rows_grad = np.einsum("ncij,jw->nciw", grad, pool_w, optimize=True)
         return np.einsum("nciw,ih->nchw", rows_grad, pool_h, optimize=True)
+
+    @staticmethod
+    def cost(call, grads=None):
+        x = call.arrays[0]
+        n, c, h, w = x.shape
+        oh, ow = call.out.shape[2:]
+        # a mean, or two small products (rows, then columns, of averaging weights)
+        flops = x.size if oh == 1 and ow == 1 else 2 * n * c * oh * h * w + 2 * n * c * oh * ow * w
+        if grads is None:
+            return Cost(flops)
+        return Cost(flops if returned(grads) else 0, reads_inputs=False)
 
 
 def adaptive_pool_matrix(in_size: int, out_size: int, dtype) -> np.ndarray:
