@@ -12,6 +12,10 @@ def test_language_layers_resolve_from_core_nn():
     assert nn.Embedding is language.Embedding
     assert nn.MultiheadAttention is language.MultiheadAttention
     assert F.scaled_dot_product_attention is language.scaled_dot_product_attention
+    # one embedding lookup: F.embedding is the function nn.Embedding calls (padding_idx too)
+    from tinytorch.language.embedding import embedding
+
+    assert F.embedding is embedding
 
 
 def test_an_attention_block_written_against_core_nn_runs():

@@ -598,7 +598,7 @@ OWNERSHIP: dict[str, int] = {
     "tinytorch.mlops": 18,
 }
 # nn.functional's layer helpers belong with layers
-for _name in ("dropout", "layer_norm", "one_hot", "embedding"):
+for _name in ("dropout", "layer_norm", "one_hot"):
     OWNERSHIP[f"{C}.nn.functional.{_name}"] = 4
 
 

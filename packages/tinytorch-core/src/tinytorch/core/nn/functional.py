@@ -106,17 +106,6 @@ def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
     return Tensor._make(np.eye(num_classes, dtype=np.int64)[data])
 
 
-def embedding(ids: Tensor, weight: Tensor) -> Tensor:
-    """Rows of `weight` picked by integer `ids` (repeated ids accumulate gradient)."""
-    data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
-    if data.dtype.kind not in "iu":
-        raise TypeError(f"embedding: ids must be an integer tensor, got {data.dtype}")
-    if data.size and (data.min() < 0 or data.max() >= weight.shape[0]):
-        raise IndexError(f"embedding: ids must be in [0, {weight.shape[0]}), got range "
-                         f"[{data.min()}, {data.max()}]")
-    return ops.getitem(weight, Tensor._make(data))
-
-
 # ---------------------------------------------------------------- losses
 def _check_reduction(op: str, reduction: str) -> None:
     if reduction not in _REDUCTIONS:
@@ -319,7 +308,7 @@ def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tens
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "linear",
-    "dropout", "layer_norm", "one_hot", "embedding", "mse_loss", "l1_loss", "cross_entropy",
+    "dropout", "layer_norm", "one_hot", "mse_loss", "l1_loss", "cross_entropy",
     "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy", "smooth_l1_loss",
     "huber_loss",
 ]
