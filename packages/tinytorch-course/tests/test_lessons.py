@@ -137,7 +137,7 @@ def test_module_13_has_its_multi_head_attention_cell(curriculum):
     sources = [c.source for c in notebook.cells
                if c.metadata["nbgrader"]["grade_id"].startswith("measure-")]
     cell = next(s for s in sources if "MultiheadAttention(" in s)
-    assert "_split_heads" in cell and "_merge_heads" in cell and "FLOPsCounter" in cell
+    assert "split_heads(" in cell and "merge_heads(" in cell and "FLOPsCounter" in cell
 
 
 def test_a_lesson_naming_an_unknown_exercise_is_a_build_error(curriculum, tmp_path):
@@ -171,7 +171,7 @@ def test_instruments_are_the_only_perf_names_allowed_early():
                "from tinytorch.perf import FLOPsCounter, ModelProfiler\n"
                "from tinytorch.perf import training_step_memory, attention_memory\n")
     assert check_code(allowed, 2) == []
-    for name in ("RooflineModel", "median_ci", "register_op_cost"):
+    for name in ("RooflineModel", "median_ci", "cost_of"):
         assert check_code(f"from tinytorch.perf import {name}\n", 2), name
     assert check_code("from tinytorch.perf import kernels\nkernels.matmul_blas\n", 2)
     assert check_code("from tinytorch.perf.kernels.matmul import matmul_blas\n", 5)
