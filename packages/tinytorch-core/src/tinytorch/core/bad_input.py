@@ -1,0 +1,84 @@
+"""Bad input, drawn at random: what a careless caller passes, and what a good error looks like.
+
+    @given(args=st.tuples(hostile_values(), hostile_values()))
+    def test_conv2d_explains_bad_input(args):
+        expect_clear_error("conv2d", lambda: F.conv2d(*args))
+
+What it teaches: DESIGN.md's rule for every public entry point is "a clear error that names
+the operation, what it got and what it expected". A hand-written list of bad calls finds
+the cases its author thought of; a property-based sweep (hypothesis) also finds the
+others: a string where a size goes, a 0-d tensor, an int8 tensor, a negative stride, an
+empty batch. `expect_clear_error` turns the rule into a check: the call either succeeds
+or raises one of the exceptions a caller can act on, with the operation's name in the
+message. A bare numpy `IndexError`, an `AttributeError` from deep inside or a
+`ZeroDivisionError` fails the check and points at the line to fix.
+
+The tests of core, vision, language, perf and mlops share these two pieces (hypothesis is
+their test dependency; this module imports it only when `hostile_values` is called).
+
+Systems lesson: an error message is an API. Checking it costs one `isinstance` and one
+comparison at the entry point, which is nothing next to a debugging session that starts
+from `operands could not be broadcast together with shapes (3,) (4,)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+# what a caller can catch and act on; IndexError and KeyError only with the op's name
+CLEAR_ERRORS = (ValueError, TypeError, RuntimeError, NotImplementedError, IndexError, KeyError)
+
+
+def expect_clear_error(op: str | tuple[str, ...], call: Callable[[], Any]) -> Any:
+    """Run `call()`. Return its result, or check the exception it raised is a clear one:
+    a CLEAR_ERRORS type whose message names `op` (one of several names, given a tuple).
+    Raises AssertionError, chained to the original exception, when it is not."""
+    names = (op,) if isinstance(op, str) else op
+    try:
+        return call()
+    except CLEAR_ERRORS as exc:
+        message = str(exc)
+        if not any(name in message for name in names):
+            raise AssertionError(f"{names[0]}: {type(exc).__name__} does not name the "
+                                 f"operation: {message[:300]!r}") from exc
+    except Exception as exc:
+        raise AssertionError(f"{names[0]}: raised {type(exc).__name__} ({str(exc)[:300]!r}); "
+                             f"expected ValueError/TypeError/RuntimeError naming the "
+                             "operation") from exc
+    return None
+
+
+def hostile_values(tensors: bool = True):
+    """A hypothesis strategy of the values careless callers pass: wrong types, negative,
+    zero and huge sizes, NaN and infinity, empty and ragged lists, and (with `tensors`)
+    tensors of the wrong rank, dtype or size, including empty and 0-d ones."""
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(
+        st.none(), st.booleans(), st.integers(-3, 6), st.sampled_from([-(2**40), 2**40]),
+        st.floats(allow_nan=True, allow_infinity=True, width=32), st.text(max_size=3),
+        st.lists(st.integers(-2, 4), max_size=3),
+        st.sampled_from([(), (1, 2, 3), [[1, 2], [3]], {"a": 1}, object()]))
+    if not tensors:
+        return scalars
+    arrays = st.builds(
+        _array,
+        shape=st.lists(st.integers(0, 4), min_size=0, max_size=5).map(tuple),
+        dtype=st.sampled_from([np.float32, np.float64, np.int64, np.int8, np.bool_]),
+        fill=st.sampled_from([0.5, -1.0, np.nan, np.inf, 3.0]))
+    return st.one_of(scalars, arrays, arrays.map(lambda t: t.numpy()))
+
+
+def _array(shape: tuple, dtype, fill: float) -> Tensor:
+    data = np.full(shape, fill if np.dtype(dtype).kind == "f" else 1).astype(dtype)
+    if data.size:
+        data.flat[0] = 0  # not all equal: some ops behave differently on constants
+    return Tensor(data)
+
+
+__all__ = ["CLEAR_ERRORS", "expect_clear_error", "hostile_values"]
