@@ -14,7 +14,9 @@ message. A bare numpy `IndexError`, an `AttributeError` from deep inside or a
 `ZeroDivisionError` fails the check and points at the line to fix.
 
 The tests of core, vision, language, perf and mlops share these two pieces (hypothesis is
-their test dependency; this module imports it only when `hostile_values` is called).
+their test dependency; this module imports it only when `hostile_values` is called). The
+library shares `as_array`: the one conversion of caller data (lists, arrays, tensors) to a
+numpy array whose failure (ragged lists, objects) names the operation.
 
 Systems lesson: an error message is an API. Checking it costs one `isinstance` and one
 comparison at the entry point, which is nothing next to a debugging session that starts
@@ -32,6 +34,22 @@ from .tensor import Tensor
 
 # what a caller can catch and act on; IndexError and KeyError only with the op's name
 CLEAR_ERRORS = (ValueError, TypeError, RuntimeError, NotImplementedError, IndexError, KeyError)
+
+
+def as_array(op: str, name: str, value, dtype=None) -> np.ndarray:
+    """`value` (a Tensor, array or nested list) as a numpy array; a ragged list or a value
+    numpy cannot hold as numbers gets a ValueError/TypeError naming `op` and `name`."""
+    if isinstance(value, Tensor):
+        value = value.array
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(f"{op}: {name} must be a rectangular array of numbers, got "
+                         f"{type(value).__name__} ({str(exc).split('.')[0][:80]})") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: {name} must hold numbers, got {type(value).__name__} of "
+                        f"dtype {array.dtype}")
+    return array
 
 
 def expect_clear_error(op: str | tuple[str, ...], call: Callable[[], Any]) -> Any:
@@ -81,4 +99,4 @@ def _array(shape: tuple, dtype, fill: float) -> Tensor:
     return Tensor(data)
 
 
-__all__ = ["CLEAR_ERRORS", "expect_clear_error", "hostile_values"]
+__all__ = ["CLEAR_ERRORS", "as_array", "expect_clear_error", "hostile_values"]
