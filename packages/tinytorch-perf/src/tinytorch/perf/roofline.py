@@ -21,6 +21,7 @@ small shapes, not the hardware, are what limits them.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 from dataclasses import asdict, dataclass
 
@@ -48,6 +49,15 @@ class RooflinePoint:
     recommendation: str
 
 
+def _number(op: str, name: str, value, positive: bool = False) -> float:
+    """A finite real number (>= 0, or > 0 with `positive`), else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{op}: need {name} {'>' if positive else '>='} 0 (a finite number), "
+                         f"got {value!r:.40}")
+    return float(value)
+
+
 class RooflineModel:
     """Measured ceilings plus measured points; classification and plots."""
 
@@ -73,13 +83,13 @@ class RooflineModel:
         # END SOLUTION
 
     def attainable_gflops(self, intensity: float) -> float:
-        if intensity < 0:
-            raise ValueError(f"RooflineModel: intensity must be >= 0, got {intensity}")
+        intensity = _number("RooflineModel", "intensity", intensity)
         # BEGIN SOLUTION
         return min(self.peak_gflops, self.bandwidth_gbs * intensity)
         # END SOLUTION
 
     def classify(self, intensity: float) -> str:
+        intensity = _number("RooflineModel.classify", "intensity", intensity)
         # BEGIN SOLUTION
         return "compute-bound" if intensity >= self.ridge_point else "memory-bound"
         # END SOLUTION
@@ -87,12 +97,9 @@ class RooflineModel:
     # ------------------------------------------------------------ points
     def add_point(self, name: str, flops: int, bytes: int, seconds: float) -> RooflinePoint:
         """A measured kernel: `flops` and `bytes` it did in `seconds`."""
-        if flops < 0 or bytes <= 0:
-            raise ValueError(f"RooflineModel.add_point({name!r}): need flops >= 0 and "
-                             f"bytes > 0, got flops={flops}, bytes={bytes}")
-        if not seconds > 0:
-            raise ValueError(f"RooflineModel.add_point({name!r}): seconds must be > 0, "
-                             f"got {seconds}")
+        op = f"RooflineModel.add_point({name!r:.40})"
+        flops, seconds = _number(op, "flops", flops), _number(op, "seconds", seconds, True)
+        bytes = _number(op, "bytes", bytes, positive=True)
         intensity = flops / bytes
         achieved = flops / seconds / 1e9
         attainable = self.attainable_gflops(intensity)
