@@ -25,6 +25,8 @@ from `operands could not be broadcast together with shapes (3,) (4,)`.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +52,23 @@ def as_array(op: str, name: str, value, dtype=None) -> np.ndarray:
         raise TypeError(f"{op}: {name} must hold numbers, got {type(value).__name__} of "
                         f"dtype {array.dtype}")
     return array
+
+
+def number_in(op: str, name: str, value, low: float = -math.inf, high: float = math.inf,
+              include_high: bool = True, include_low: bool = True) -> float:
+    """`value` as a float, if it is a real number (not a bool, not NaN) within [low, high]
+    (open ends where `include_*` is False); else a ValueError naming `op` and `name`."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) \
+        and not math.isnan(value) and (low <= value if include_low else low < value) \
+        and (value <= high if include_high else value < high)
+    if not ok:
+        if high == math.inf:
+            wanted = f"{'>=' if include_low else '>'} {low:g}"
+        else:
+            wanted = (f"in {'[' if include_low else '('}{low:g}, {high:g}"
+                      f"{']' if include_high else ')'}")
+        raise ValueError(f"{op}: {name} must be {wanted} (a number), got {value!r:.40}")
+    return float(value)
 
 
 def expect_clear_error(op: str | tuple[str, ...], call: Callable[[], Any]) -> Any:
@@ -99,4 +118,4 @@ def _array(shape: tuple, dtype, fill: float) -> Tensor:
     return Tensor(data)
 
 
-__all__ = ["CLEAR_ERRORS", "as_array", "expect_clear_error", "hostile_values"]
+__all__ = ["CLEAR_ERRORS", "as_array", "expect_clear_error", "hostile_values", "number_in"]
