@@ -21,7 +21,6 @@ small shapes, not the hardware, are what limits them.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from dataclasses import asdict, dataclass
 
@@ -31,6 +30,7 @@ matplotlib.use("Agg")  # files only, never a window: works on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
 from tinytorch.core.atomic import atomic_write_with  # noqa: E402
+from tinytorch.core.bad_input import number_in  # noqa: E402
 
 PLOT_FORMATS = (".png", ".svg")
 
@@ -47,15 +47,6 @@ class RooflinePoint:
     bound: str  # "memory-bound" or "compute-bound"
     efficiency: float  # achieved / attainable
     recommendation: str
-
-
-def _number(op: str, name: str, value, positive: bool = False) -> float:
-    """A finite real number (>= 0, or > 0 with `positive`), else a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{op}: need {name} {'>' if positive else '>='} 0 (a finite number), "
-                         f"got {value!r:.40}")
-    return float(value)
 
 
 class RooflineModel:
@@ -83,13 +74,14 @@ class RooflineModel:
         # END SOLUTION
 
     def attainable_gflops(self, intensity: float) -> float:
-        intensity = _number("RooflineModel", "intensity", intensity)
+        intensity = number_in("RooflineModel", "intensity", intensity, 0.0, math.inf, False)
         # BEGIN SOLUTION
         return min(self.peak_gflops, self.bandwidth_gbs * intensity)
         # END SOLUTION
 
     def classify(self, intensity: float) -> str:
-        intensity = _number("RooflineModel.classify", "intensity", intensity)
+        intensity = number_in("RooflineModel.classify", "intensity", intensity, 0.0, math.inf,
+                              False)
         # BEGIN SOLUTION
         return "compute-bound" if intensity >= self.ridge_point else "memory-bound"
         # END SOLUTION
@@ -98,8 +90,9 @@ class RooflineModel:
     def add_point(self, name: str, flops: int, bytes: int, seconds: float) -> RooflinePoint:
         """A measured kernel: `flops` and `bytes` it did in `seconds`."""
         op = f"RooflineModel.add_point({name!r:.40})"
-        flops, seconds = _number(op, "flops", flops), _number(op, "seconds", seconds, True)
-        bytes = _number(op, "bytes", bytes, positive=True)
+        flops = number_in(op, "flops", flops, 0.0, math.inf, False)
+        bytes = number_in(op, "bytes", bytes, 0.0, math.inf, False, include_low=False)
+        seconds = number_in(op, "seconds", seconds, 0.0, math.inf, False, include_low=False)
         intensity = flops / bytes
         achieved = flops / seconds / 1e9
         attainable = self.attainable_gflops(intensity)

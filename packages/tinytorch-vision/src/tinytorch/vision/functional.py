@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from tinytorch.core.bad_input import number_in
 from tinytorch.core.memory import allocating
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
@@ -53,10 +54,8 @@ def _unbatch(out: Tensor, squeeze: bool) -> Tensor:
 
 
 def check_probability(op: str, p) -> None:
-    """A drop or flip probability: a real number in [0, 1] (not a bool, not NaN)."""
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) \
-            or not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: probability has to be between 0 and 1, but got {p!r:.40}")
+    """A drop probability: a real number in [0, 1] (not a bool, not NaN)."""
+    number_in(op, "probability", p, 0.0, 1.0)
 
 
 def _check_fits(op: str, x_shape: tuple, pads: spatial.Pads, kernel, dilation) -> None:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from tinytorch.core.bad_input import number_in
 from tinytorch.core.memory import allocating
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
@@ -207,8 +208,7 @@ class RandomHorizontalFlip:
     """Mirror each image left-right with probability p (an independent coin per image)."""
 
     def __init__(self, p: float = 0.5, generator=None):
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p!r:.40}")
+        number_in("RandomHorizontalFlip", "p", p, 0.0, 1.0)
         self.p, self.generator = p, generator
 
     def __call__(self, x):
