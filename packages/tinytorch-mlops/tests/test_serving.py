@@ -150,3 +150,15 @@ def test_load_test_counts_failures_and_rejects_bad_bounds(service):
     assert report.failures == 10 and report.status_counts == {422: 10}
     with pytest.raises(ValueError, match="clients and requests must be >= 1"):
         load_test("http://127.0.0.1:1", {}, clients=0)
+
+
+def test_the_listening_socket_disables_nagle():
+    import socket
+
+    from tinytorch.mlops.serving.server import listening_socket
+
+    sock = listening_socket("127.0.0.1", 0)
+    try:  # accepted connections inherit it: no 40 ms Nagle/delayed-ACK stall per response
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
