@@ -50,7 +50,9 @@ def quantize_per_channel(weight, axis: int = 0) -> tuple[np.ndarray, np.ndarray]
     if w.ndim == 0 or not np.all(np.isfinite(w)):
         raise ValueError(f"quantize_per_channel: expected a finite array with at least one "
                          f"dimension, got shape {w.shape}")
-    _check_axis("quantize_per_channel", axis, w.ndim)
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -w.ndim <= axis < w.ndim:
+        raise ValueError(f"quantize_per_channel: axis must be an int in [{-w.ndim}, {w.ndim}), "
+                         f"got {axis!r:.40}")
     reduce = tuple(i for i in range(w.ndim) if i != axis % w.ndim)
     # BEGIN SOLUTION
     max_abs = np.max(np.abs(w), axis=reduce, keepdims=True) if reduce else np.abs(w)
@@ -60,17 +62,13 @@ def quantize_per_channel(weight, axis: int = 0) -> tuple[np.ndarray, np.ndarray]
     return q, scale.reshape(-1)
 
 
-def _check_axis(op: str, axis, ndim: int) -> None:
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) \
-            or not -ndim <= axis < ndim:
-        raise ValueError(f"{op}: axis must be an int in [{-ndim}, {ndim}), got {axis!r:.40}")
-
-
 def dequantize_per_channel(q: np.ndarray, scale: np.ndarray, axis: int = 0) -> np.ndarray:
     op = "dequantize_per_channel"
     q, scale = as_array(op, "q", q), as_array(op, "scale", scale).astype(np.float32)
-    _check_axis(op, axis, max(q.ndim, 1))
-    if q.ndim == 0 or scale.size != q.shape[axis]:
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -q.ndim <= axis < q.ndim:
+        raise ValueError(f"{op}: axis must be an int in [{-q.ndim}, {q.ndim}) for q of shape "
+                         f"{q.shape}, got {axis!r:.40}")
+    if scale.size != q.shape[axis]:
         raise ValueError(f"{op}: expected one scale per slice of q {q.shape} along axis "
                          f"{axis}, got {scale.size} scales")
     # BEGIN SOLUTION
