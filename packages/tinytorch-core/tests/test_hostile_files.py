@@ -19,12 +19,14 @@ from tinytorch.core import nn, optim
 from tinytorch.core.serialization import (
     ArchitectureError,
     SerializationError,
+    buildable_classes,
     load_model,
     save_model,
 )
 from tinytorch.core.serialization.damage import damaged_copies
 from tinytorch.core.serialization.model_file import ARCHITECTURE_KEY, decode_model
 from tinytorch.core.serialization.safetensors import encode, load_bytes
+from tinytorch.core.serialization.state_shapes import knows_state_shapes, state_shapes_of
 from tinytorch.core.training import load_checkpoint, save_checkpoint
 
 
@@ -64,8 +66,11 @@ def test_many_small_layers_cannot_outgrow_the_file():
              "config": {"in_features": 64, "out_features": 64}}
     data = with_spec({"class": "tinytorch.core.nn.container.Sequential",
                       "children": [layer] * 1000})
-    with pytest.raises(ArchitectureError, match="at least 4,160 weights but the weight file "
-                                                "holds 4"):
+    # the spec's shapes are summed before any layer is built
+    with pytest.raises(ArchitectureError, match=r"Sequential of 1000 layers\) describes "
+                                                r"4,160,000 weights \(16.6 MB as float32\) in "
+                                                "2,000 tensors but the weight file holds 4 in 1 "
+                                                "tensors"):
         decode_model(data, "many.safetensors")
 
 
@@ -155,3 +160,21 @@ def test_every_damaged_trainer_checkpoint_is_refused(tmp_path):
             load_checkpoint(path, small_model(), optim.Adam(small_model().parameters()))
     path.write_bytes(good)
     assert load_checkpoint(path, small_model())["epoch"] == 3
+
+
+@pytest.mark.parametrize("cls, args, kwargs", [
+    (nn.Linear, (4, 3), {}), (nn.Linear, (4, 3), {"bias": False}),
+    (nn.LayerNorm, (5,), {}), (nn.LayerNorm, ((2, 3),), {"bias": False}),
+    (nn.LayerNorm, (4,), {"elementwise_affine": False}), (nn.ReLU, (), {}),
+    (nn.CrossEntropyLoss, (), {}), (nn.Flatten, (), {}),
+])
+def test_core_state_shapes_are_the_built_state(cls, args, kwargs):
+    described = {name: shape for name, shape, _ in state_shapes_of(cls, *args, **kwargs)}
+    built = cls(*args, **kwargs).state_dict()
+    assert described == {name: tuple(t.shape) for name, t in built.items()}
+
+
+def test_every_buildable_class_installed_can_be_sized_from_its_spec():
+    missing = [path for path, cls in buildable_classes().items()
+               if not knows_state_shapes(cls)]
+    assert missing == []

@@ -245,3 +245,55 @@ def test_grading_from_a_process_that_imports_a_workspace(tmp_path, built):
                               env=ws.environment(folder), capture_output=True, text=True,
                               check=False)
     assert "notebooks are built from the installed library" in building.stderr
+
+
+def test_every_damaged_workspace_record_is_refused_naming_it(tmp_path):
+    from tinytorch.core.serialization.damage import damaged_copies
+
+    folder = ws.init(tmp_path / "w", phases=(1, 2))
+    marker = folder / ws.MARKER
+    assert ws.workspace_info(folder) == {"phases": [1, 2], "packages": ["core", "vision"]}
+    good = marker.read_bytes()
+    refused = 0
+    for damaged in damaged_copies(good, seed=12, flips=200, cuts=40):
+        marker.write_bytes(damaged)
+        with pytest.raises(ws.WorkspaceError, match=f"{marker}.*rebuilt from the packages"):
+            ws.workspace_info(folder)
+        refused += 1
+    assert refused == 240
+    marker.unlink()  # the documented recovery: the record is re-derived from src/
+    assert ws.workspace_info(folder) == {"phases": [1, 2], "packages": ["core", "vision"]}
+    assert marker.read_bytes() == good
+
+
+def test_every_damaged_activation_file_is_refused_naming_it(tmp_path):
+    from tinytorch.core.serialization.damage import damaged_copies
+
+    folder = ws.init(tmp_path / "w", phases=(1,))
+    site_dir = tmp_path / "site"
+    pth = ws.activate(folder, site_dir)
+    good = pth.read_bytes()
+    assert ws.active_workspace(site_dir) == folder
+    assert not [p for p in site_dir.iterdir() if p != pth]  # no temporary left behind
+    for damaged in damaged_copies(good, seed=12, flips=200, cuts=40):
+        pth.write_bytes(damaged)
+        with pytest.raises(ws.WorkspaceError, match=f"{pth} is damaged.*deactivate"):
+            ws.active_workspace(site_dir)
+    assert ws.deactivate(site_dir) and ws.active_workspace(site_dir) is None
+
+
+def test_exporting_never_leaves_half_a_student_file(tmp_path, built, monkeypatch):
+    import tinytorch.core.atomic as atomic
+
+    folder = ws.init(tmp_path / "w", phases=(1,))
+    target = ws.module_file(ws.source_dir(folder), "tinytorch.core.ops.pointwise")
+    before = target.read_bytes()
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic, "_fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        ws.export_notebook(folder, get("03"), built["03", "instructor"])
+    assert target.read_bytes() == before
+    assert not [p for p in target.parent.iterdir() if ".tmp-" in p.name]

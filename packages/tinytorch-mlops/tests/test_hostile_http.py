@@ -202,3 +202,34 @@ def test_service_parse_raises_only_request_errors(inputs):
 def test_service_construction_checks_its_arguments(kwargs, message):
     with pytest.raises((TypeError, ValueError), match=message):
         ModelService(**{"model": make_mlp(), **kwargs})
+
+
+def _receive_from(messages):
+    queue = list(messages)
+
+    async def receive():
+        return queue.pop(0)
+    return receive
+
+
+@pytest.mark.parametrize("messages, declared, expected", [
+    ([{"type": "http.request", "body": b"12345", "more_body": True},
+      {"type": "http.request", "body": b"678", "more_body": False}], 8, b"12345678"),
+    ([{"type": "http.request", "body": b"12345", "more_body": True},
+      {"type": "http.request", "body": b"678", "more_body": False}], None, b"12345678"),
+    # more than declared, or than the limit: refused before the next chunk is read
+    ([{"type": "http.request", "body": b"123456", "more_body": True}], 4, "no longer than"),
+    ([{"type": "http.request", "body": b"1234567890A", "more_body": True}], None,
+     "at most 10 bytes"),
+    ([{"type": "http.disconnect"}], 8, ""),
+])
+def test_the_body_is_read_into_one_bounded_buffer(messages, declared, expected):
+    import asyncio
+
+    from tinytorch.mlops.serving.app import _read_body
+
+    body = asyncio.run(_read_body(_receive_from(messages), declared, 10))
+    if isinstance(expected, bytes):
+        assert body == expected
+    else:
+        assert isinstance(body, str) and expected in body

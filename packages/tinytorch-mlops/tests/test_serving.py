@@ -41,6 +41,10 @@ def test_predict_returns_classes_probabilities_and_labels(service):
     ([[10**400] * 8], 400, "float64 range"),
     ([[1e39] * 8], 422, "fit in float32"),
     ([[None] * 8], 400, "null"),
+    ([[np.True_] + [1.0] * 7], 400, "true is not a number"),
+    ([[False] * 8], 400, "false is not a number"),
+    ([[{"x": 1}] * 8], 400, r"nested lists of numbers, got \['dict'\]"),
+    ([[[1.0, 2.0], [3.0]]], 400, "rectangular"),
     ([[float("nan")] * 8], 400, "NaN"),
     ([[1.0] * 3], 422, r"shape \(8,\), got samples of shape \(3,\)"),
     ([[1.0] * 8] * 65, 413, "exceeds the limit of 64"),
@@ -146,3 +150,15 @@ def test_load_test_counts_failures_and_rejects_bad_bounds(service):
     assert report.failures == 10 and report.status_counts == {422: 10}
     with pytest.raises(ValueError, match="clients and requests must be >= 1"):
         load_test("http://127.0.0.1:1", {}, clients=0)
+
+
+def test_the_listening_socket_disables_nagle():
+    import socket
+
+    from tinytorch.mlops.serving.server import listening_socket
+
+    sock = listening_socket("127.0.0.1", 0)
+    try:  # accepted connections inherit it: no 40 ms Nagle/delayed-ACK stall per response
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()

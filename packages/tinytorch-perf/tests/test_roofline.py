@@ -55,9 +55,11 @@ def test_efficiency_and_recommendations(roof):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"flops": 10, "bytes": 0, "seconds": 1.0}, "bytes > 0"),
-    ({"flops": -1, "bytes": 1, "seconds": 1.0}, "flops >= 0"),
+    ({"flops": 10, "bytes": 0, "seconds": 1.0}, "bytes must be > 0"),
+    ({"flops": -1, "bytes": 1, "seconds": 1.0}, "flops must be >= 0"),
     ({"flops": 10, "bytes": 10, "seconds": 0.0}, "seconds must be > 0"),
+    ({"flops": float("nan"), "bytes": 10, "seconds": 1.0}, "flops must be >= 0"),
+    ({"flops": 10, "bytes": None, "seconds": 1.0}, "bytes must be > 0"),
 ])
 def test_bad_points_are_refused(roof, kwargs, message):
     with pytest.raises(ValueError, match=message):

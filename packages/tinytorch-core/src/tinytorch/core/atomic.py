@@ -36,11 +36,12 @@ from typing import IO
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, keep_suffix: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success it replaces `path`, else it is removed.
 
     The temporary name keeps the target's suffix, so tools that pick a format from the file
-    extension (matplotlib's `savefig`) write the right one.
+    extension (matplotlib's `savefig`) write the right one; `keep_suffix=False` drops it
+    where the suffix itself acts (a half-written `.pth` in site-packages would be run).
     """
     target = Path(path)
     if target.is_dir():
@@ -48,7 +49,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(target.parent)
     temp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-                            f"{target.suffix}")
+                            f"{target.suffix if keep_suffix else ''}")
     temp.touch(exist_ok=False)  # reserve the name, with the usual (umask) permissions
     try:
         yield temp
@@ -60,7 +61,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb",
-                encoding: str = "utf-8") -> Iterator[IO]:
+                encoding: str = "utf-8", keep_suffix: bool = True) -> Iterator[IO]:
     """Yield a file open for writing ("wb" or "w"); on success it replaces `path` atomically.
 
     Text mode writes exactly the characters given (no newline translation).
@@ -68,7 +69,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb",
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_open: mode must be 'wb' or 'w', got {mode!r}")
     text = {"encoding": encoding, "newline": ""} if mode == "w" else {}
-    with atomic_path(path) as temp, open(temp, mode, **text) as file:
+    with atomic_path(path, keep_suffix) as temp, open(temp, mode, **text) as file:
         yield file
 
 

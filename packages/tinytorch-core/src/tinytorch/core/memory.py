@@ -20,6 +20,7 @@ Systems lessons:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 
@@ -69,6 +70,22 @@ class MemoryReport:
         table.add_row("total", format_bytes(self.total), f"{self.total:,}", "100%",
                       style="bold")
         return table
+
+
+@contextlib.contextmanager
+def allocating(op: str, what: str) -> Iterator[None]:
+    """Numpy's out-of-memory answers (`MemoryError`, or a ValueError "array is too big"
+    for sizes past the address space) as PyTorch's: a RuntimeError naming the operation
+    and what it tried to allocate (`Conv2d(3, 2**40, 3)`: "not enough memory for a weight
+    of shape ...")."""
+    try:
+        yield
+    except MemoryError:
+        raise RuntimeError(f"{op}: not enough memory to allocate {what}") from None
+    except ValueError as exc:
+        if "array is too big" not in str(exc) and "maximum" not in str(exc).lower():
+            raise
+        raise RuntimeError(f"{op}: {what} is larger than any array can be") from None
 
 
 def memory_report(model, optimizer=None, output: Tensor | None = None) -> MemoryReport:

@@ -275,11 +275,12 @@ def _ws_deactivate(args: argparse.Namespace) -> int:
 
 def _ws_status(args: argparse.Namespace) -> int:
     try:
+        info = ws.workspace_info(args.directory)
         stubs = ws.unwritten(args.directory)
     except WorkspaceError as exc:
         return _error(f"tito workspace status: {exc}")
     if args.json:
-        print(json.dumps({"workspace": str(args.directory),
+        print(json.dumps({"workspace": str(args.directory), **info,
                           "unwritten": [vars(s) for s in stubs]}, indent=2))
         return 0
     table = Table(title=f"Exercises still to write in {args.directory}", title_justify="left")

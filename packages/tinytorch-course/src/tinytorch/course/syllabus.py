@@ -541,6 +541,8 @@ OWNERSHIP: dict[str, int] = {
     f"{C}.autograd.register_op_hook": 0,
     f"{C}.cost": 0,  # the shapes and shared formulas each Function.cost uses
     f"{C}.atomic": 0,  # atomic file writes, used by every package that saves a file
+    f"{C}.bad_input": 0,  # checked conversion of caller data, and the bad-input sweep
+    f"{C}.memory.allocating": 0,  # out-of-memory sizes as errors naming the layer
     f"{C}.random": 1,
     f"{C}.dtypes.result_dtype": 1,
     f"{C}.cli": 1,

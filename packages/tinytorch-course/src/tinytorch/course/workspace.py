@@ -22,6 +22,13 @@ so every `python`, `jupyter` kernel and `tito milestones run` of that environmen
 the student's code. `deactivate` removes it; `PYTHONPATH=DIR/src` does the same for one
 command.
 
+What the workspace writes is checked when read back: `workspace.json` (its phases and
+packages) carries a SHA-256 (tinytorch.core.serialization.write_json) and the `.pth`
+file a SHA-256 of its one code line in a comment, both written atomically; a damaged one
+is refused with its name and the safe way out (`workspace.json` is re-derived from src/
+once deleted; `tito workspace deactivate` removes a damaged `.pth`). Exported cells
+replace the student's files atomically, so a crash never leaves half a file of theirs.
+
 Systems lesson: Python finds `tinytorch.core` by walking sys.path in order; a namespace
 package (`tinytorch`) merges every folder of that name, but a regular package
 (`tinytorch.core`, which has an `__init__.py`) is taken from the first folder that has it.
@@ -30,12 +37,16 @@ package (`tinytorch`) merges every folder of that name, but a regular package
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib.util
 import os
 import shutil
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+
+from tinytorch.core.atomic import atomic_open
+from tinytorch.core.serialization import SerializationError, read_json, write_json
 
 from . import source as src
 from .syllabus import PHASES, CourseModule, region_owner
@@ -44,7 +55,9 @@ PACKAGE_OF_PHASE = {1: ("core",), 2: ("core", "vision"), 3: ("core", "language")
                     4: ("core", "perf", "mlops")}
 PTH_NAME = "00-tinytorch-workspace.pth"  # sorts before the installed packages' .pth files
 REFERENCE_ENV = "TINYTORCH_REFERENCE"  # set: an activated workspace is not put on sys.path
-MARKER = "workspace.txt"
+MARKER = "workspace.json"  # {"phases": [...], "packages": [...]}, checksummed
+OLD_MARKER = "workspace.txt"  # workspaces made before the checksummed marker
+PTH_HEADER = "# tinytorch workspace, sha256 of the next line: "
 STUB_TAG = "is not written yet"
 
 
@@ -163,11 +176,35 @@ def init(directory: str | os.PathLike, phases=(1,), force: bool = False) -> Path
     if (directory / "src").exists():
         shutil.rmtree(directory / "src")
     write_packages(directory / "src", packages)
-    (directory / MARKER).write_text(
-        "TinyTorch student workspace\n"
-        f"phases: {' '.join(str(int(p)) for p in phases)}\n"
-        f"packages: {' '.join(packages)}\n", encoding="utf-8")
+    write_json(directory / MARKER, {"phases": sorted({int(p) for p in phases}),
+                                    "packages": packages})
     return directory
+
+
+def workspace_info(directory: str | os.PathLike) -> dict:
+    """The workspace's recorded phases and packages, checked against its checksum.
+
+    A missing record (deleted because it was damaged, or a workspace made before it
+    existed) is re-derived from the packages present in src/ and written again."""
+    directory = Path(directory).expanduser().resolve()
+    marker = directory / MARKER
+    if not marker.is_file():
+        src_dir = source_dir(directory)
+        packages = sorted(p.name for p in (src_dir / "tinytorch").iterdir()
+                          if (p / "__init__.py").is_file())
+        phases = [p.number for p in PHASES if set(PACKAGE_OF_PHASE[p.number]) <= set(packages)]
+        write_json(marker, {"phases": phases, "packages": packages})
+        (directory / OLD_MARKER).unlink(missing_ok=True)
+    try:
+        info = read_json(marker)
+    except SerializationError as exc:
+        raise WorkspaceError(f"{exc}; delete {marker} and run `tito workspace status "
+                             f"{directory}`: it is rebuilt from the packages in src/ (your "
+                             "code is not touched)") from None
+    if not (isinstance(info.get("phases"), list) and isinstance(info.get("packages"), list)):
+        raise WorkspaceError(f"{marker}: expected 'phases' and 'packages' lists, got "
+                             f"{sorted(info)}")
+    return info
 
 
 def in_use() -> Path | None:
@@ -177,7 +214,7 @@ def in_use() -> Path | None:
     except WorkspaceError:
         return None
     folder = root.parents[2] if len(root.parents) > 2 else root
-    return folder if (folder / MARKER).is_file() else None
+    return folder if any((folder / m).is_file() for m in (MARKER, OLD_MARKER)) else None
 
 
 def reference_environment() -> dict:
@@ -264,7 +301,8 @@ def export_code(src_dir: Path, module: CourseModule, codes: dict[str, str]
             text, note = _replace_definition(text, unit, code, units, dotted)
             if note:
                 notes.append(ExportNote(unit.name, note))
-        path.write_text(normalize_stubs(text, dotted), encoding="utf-8")
+        with atomic_open(path, "w", encoding="utf-8") as stream:  # the student's own code
+            stream.write(normalize_stubs(text, dotted))
     return notes
 
 
@@ -399,9 +437,16 @@ def activate(directory: str | os.PathLike, site_dir: str | os.PathLike | None = 
     pth = site_dir / PTH_NAME
     # a .pth line that starts with `import` is executed at start-up: insert, not append;
     # with $TINYTORCH_REFERENCE set (the grader's own process) the library is the installed one
-    pth.write_text(f"import os, sys; os.environ.get({REFERENCE_ENV!r}) or "
-                   f"sys.path.insert(0, {str(folder)!r})\n", encoding="utf-8")
+    line = (f"import os, sys; os.environ.get({REFERENCE_ENV!r}) or "
+            f"sys.path.insert(0, {str(folder)!r})")
+    with atomic_open(pth, "w", keep_suffix=False) as stream:  # a temp *.pth would be run
+        stream.write(_pth_text(line))
     return pth
+
+
+def _pth_text(line: str) -> str:
+    """The .pth file: a comment holding the SHA-256 of the code line (site skips '#' lines)."""
+    return f"{PTH_HEADER}{hashlib.sha256(line.encode()).hexdigest()}\n{line}\n"
 
 
 def deactivate(site_dir: str | os.PathLike | None = None) -> bool:
@@ -416,8 +461,14 @@ def active_workspace(site_dir: str | os.PathLike | None = None) -> Path | None:
     pth = (Path(site_dir) if site_dir is not None else site_packages()) / PTH_NAME
     if not pth.is_file():
         return None
-    text = pth.read_text(encoding="utf-8")
-    return Path(ast.literal_eval(text.split("insert(0, ", 1)[1].rsplit(")", 1)[0])).parent
+    data = pth.read_bytes()
+    lines = data.split(b"\n")
+    line = lines[1].decode("utf-8", errors="replace") if len(lines) == 3 else ""
+    if data != _pth_text(line).encode("utf-8"):
+        raise WorkspaceError(f"{pth} is damaged (its SHA-256 does not match: truncated or "
+                             "edited); run `tito workspace deactivate` to remove it, then "
+                             "`tito workspace activate DIR` again")
+    return Path(ast.literal_eval(line.split("insert(0, ", 1)[1].rsplit(")", 1)[0])).parent
 
 
 def environment(directory: str | os.PathLike) -> dict:
@@ -431,5 +482,5 @@ def environment(directory: str | os.PathLike) -> dict:
 __all__ = ["ExportNote", "Stub", "WorkspaceError", "activate", "active_workspace",
            "deactivate", "environment", "export_code", "export_notebook", "init",
            "packages_for", "render_file", "solution_cells", "solution_cells_of",
-           "source_dir", "unwritten",
+           "source_dir", "unwritten", "workspace_info",
            "write_packages"]

@@ -28,12 +28,13 @@ from .gpt import TinyGPT
 from .kv_cache import KVCache, LayerKVCache
 from .multihead import MultiHeadAttention, MultiheadAttention
 from .pretrained import load_pretrained, save_pretrained
+from .shapes import STATE_SHAPES as _STATE_SHAPES
 from .tokenizers import BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer, pretokenize
 from .trainer import LanguageModelTrainer, language_model_loss
 from .transformer import TransformerBlock
 
-# the layers a saved architecture spec may name (entry point group `tinytorch.buildable`)
-BUILDABLE = (Embedding, LearnedPositionalEmbedding, MultiheadAttention, PositionalEncoding,
-             TinyGPT, TransformerBlock)
+# the layers a saved architecture spec may name (entry point group `tinytorch.buildable`),
+# each with the function that gives its state shapes from its arguments (see shapes.py)
+BUILDABLE = dict(_STATE_SHAPES)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -38,6 +38,7 @@ from math import prod
 import numpy as np
 
 from tinytorch.core.autograd import Function
+from tinytorch.core.bad_input import as_array
 from tinytorch.core.cost import Cost, attention_products
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
@@ -51,6 +52,12 @@ def causal_mask(query_len: int, key_len: int, offset: int = 0) -> np.ndarray:
     offset=0 is PyTorch's `is_causal` (top-left aligned). With a KV cache the L new queries
     sit after `offset = S - L` cached positions, so offset aligns the mask bottom-right.
     """
+    for name, n in (("query_len", query_len), ("key_len", key_len), ("offset", offset)):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or \
+                (name != "offset" and n < 0):
+            raise ValueError(f"causal_mask: {name} must be an int (>= 0), got {n!r:.40}")
+    if query_len * key_len > 2**31:
+        raise ValueError(f"causal_mask: a {query_len:,} x {key_len:,} mask is too large")
     # BEGIN SOLUTION
     rows = np.arange(query_len)[:, None] + offset
     return np.arange(key_len)[None, :] <= rows
@@ -214,7 +221,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     require grad). Dropout is applied whenever `dropout_p > 0` (pass 0.0 in eval mode).
     """
     _check_qkv(query, key, value)
-    if not 0.0 <= dropout_p < 1.0:
+    if isinstance(dropout_p, bool) or not isinstance(dropout_p, (int, float)) \
+            or not 0.0 <= dropout_p < 1.0:
         raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1), got "
                          f"{dropout_p}")
     L, S = query.shape[-2], key.shape[-2]
@@ -226,7 +234,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
                              "is_causal=True, not both (as in PyTorch)")
         bias = mask_to_bias(causal_mask(L, S), query.dtype)
     if attn_mask is not None:
-        mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(np.asarray(attn_mask))
+        mask = attn_mask if isinstance(attn_mask, Tensor) else \
+            Tensor(as_array("scaled_dot_product_attention", "attn_mask", attn_mask))
         _check_mask(mask, query, np.broadcast_shapes(query.shape[:-2], key.shape[:-2]) + (L, S))
         if mask.dtype == np.bool_:
             bias = mask_to_bias(mask.array, query.dtype)

@@ -18,13 +18,14 @@ import numbers
 
 import numpy as np
 
+from tinytorch.core.bad_input import as_array
 from tinytorch.core.data import Dataset
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
 
 
 def as_token_array(op: str, ids, block_size: int) -> np.ndarray:
-    data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
+    data = as_array(op, "ids", ids)
     if data.ndim != 1 or data.dtype.kind not in "iu":
         raise ValueError(f"{op}: expected a 1-D array of integer token ids, got shape "
                          f"{data.shape} dtype {data.dtype}")

@@ -26,7 +26,9 @@ import numpy as np
 
 import tinytorch.core.nn.functional as F
 from tinytorch.core.autograd import Function
+from tinytorch.core.bad_input import as_array
 from tinytorch.core.cost import Cost, scatter_add_back
+from tinytorch.core.memory import allocating
 from tinytorch.core.nn import Module, Parameter, init
 from tinytorch.core.tensor import Tensor
 
@@ -61,7 +63,10 @@ class EmbeddingLookup(Function):
 
 def embedding(ids, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Mirrors `torch.nn.functional.embedding(input, weight, padding_idx)`."""
-    data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
+    data = as_array("embedding", "ids", ids)
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        raise TypeError(f"embedding: weight must be a 2-D Tensor (num_embeddings, dim), got "
+                        f"{getattr(weight, 'shape', type(weight).__name__)}")
     if data.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be an integer tensor (long), got dtype {data.dtype}")
     rows = weight.shape[0]
@@ -78,11 +83,12 @@ class Embedding(Module):
     receives a gradient.
     """
 
+    @allocating("Embedding", "its embedding table")
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  dtype=None):
         super().__init__()
         for name, value in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if not isinstance(value, int) or value <= 0:
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Embedding: {name} must be a positive int, got {value!r}")
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
@@ -134,6 +140,9 @@ def sinusoidal_table(max_len: int, d_model: int, dtype=np.float32) -> np.ndarray
 
 
 def _check_positions(op: str, x: Tensor, offset: int, max_len: int, d_model: int) -> int:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor (batch, seq, {d_model}), got "
+                        f"{type(x).__name__}")
     if x.ndim < 2 or x.shape[-1] != d_model:
         raise ValueError(f"{op}: expected input of shape (batch, seq, {d_model}), got {x.shape}")
     seq = x.shape[-2]
@@ -150,11 +159,12 @@ class PositionalEncoding(Module):
     tokens already cached). The table is a non-trainable buffer.
     """
 
+    @allocating("PositionalEncoding", "its sinusoid table")
     def __init__(self, d_model: int, dropout: float = 0.0, max_len: int = 5000, dtype=None):
         super().__init__()
-        if not isinstance(d_model, int) or d_model <= 0:
+        if not isinstance(d_model, int) or isinstance(d_model, bool) or d_model <= 0:
             raise ValueError(f"PositionalEncoding: d_model must be a positive int, got {d_model!r}")
-        if not isinstance(max_len, int) or max_len <= 0:
+        if not isinstance(max_len, int) or isinstance(max_len, bool) or max_len <= 0:
             raise ValueError(f"PositionalEncoding: max_len must be a positive int, got {max_len!r}")
         self.d_model, self.max_len = d_model, max_len
         self.dropout = dropout
@@ -174,10 +184,11 @@ class PositionalEncoding(Module):
 class LearnedPositionalEmbedding(Module):
     """x + a learned vector per position (GPT-2's `wpe`); weights start N(0, 1) like Embedding."""
 
+    @allocating("LearnedPositionalEmbedding", "its position table")
     def __init__(self, max_len: int, d_model: int, dtype=None):
         super().__init__()
         for name, value in (("max_len", max_len), ("d_model", d_model)):
-            if not isinstance(value, int) or value <= 0:
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"LearnedPositionalEmbedding: {name} must be a positive int, "
                                  f"got {value!r}")
         self.max_len, self.d_model = max_len, d_model
@@ -188,6 +199,9 @@ class LearnedPositionalEmbedding(Module):
     def forward(self, x: Tensor, offset: int = 0) -> Tensor:
         seq = _check_positions("LearnedPositionalEmbedding", x, offset, self.max_len,
                                self.d_model)
+        if x.dtype != self.weight.dtype:
+            raise TypeError(f"LearnedPositionalEmbedding: input dtype {x.dtype} does not match "
+                            f"the table's {self.weight.dtype}; convert one of them")
         return x + self.weight[offset:offset + seq]
 
     def extra_repr(self) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core.autograd import no_grad
+from tinytorch.core.bad_input import as_array
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
 
@@ -36,8 +37,8 @@ def sample_logits(logits: np.ndarray, temperature: float = 1.0, top_k: int | Non
                   top_p: float | None = None, rng: np.random.Generator | None = None
                   ) -> np.ndarray:
     """Pick one token per row of `logits` (batch, vocab); returns int64 ids (batch,)."""
-    _check_sampling(temperature, top_k, top_p)
-    logits = np.asarray(logits, dtype=np.float64)
+    _check_sampling(temperature, top_k, top_p, op="sample_logits")
+    logits = as_array("sample_logits", "logits", logits, np.float64)
     if logits.ndim != 2:
         raise ValueError(f"sample_logits: logits must be (batch, vocab), got {logits.shape}")
     if temperature == 0:
@@ -73,18 +74,21 @@ def _nucleus(probs: np.ndarray, top_p: float) -> np.ndarray:
     return kept / kept.sum(axis=-1, keepdims=True)
 
 
-def _check_sampling(temperature, top_k, top_p) -> None:
-    if not isinstance(temperature, (int, float)) or temperature < 0:
-        raise ValueError(f"generate: temperature must be a number >= 0 (0 = greedy), got "
+def _check_sampling(temperature, top_k, top_p, op: str = "generate") -> None:
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not 0 <= temperature < float("inf"):
+        raise ValueError(f"{op}: temperature must be a number >= 0 and finite (0 = greedy), got "
                          f"{temperature!r}")
-    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-        raise ValueError(f"generate: top_k must be a positive int or None, got {top_k!r}")
-    if top_p is not None and not 0.0 < top_p <= 1.0:
-        raise ValueError(f"generate: top_p must be in (0, 1] or None, got {top_p!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int)
+                              or top_k < 1):
+        raise ValueError(f"{op}: top_k must be a positive int or None, got {top_k!r}")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float))
+                              or not 0.0 < top_p <= 1.0):
+        raise ValueError(f"{op}: top_p must be in (0, 1] or None, got {top_p!r}")
 
 
 def _prompt_array(prompt_ids) -> tuple[np.ndarray, bool]:
-    data = prompt_ids.array if isinstance(prompt_ids, Tensor) else np.asarray(prompt_ids)
+    data = as_array("generate", "prompt_ids", prompt_ids)
     if data.dtype.kind not in "iu" or data.ndim not in (1, 2) or data.shape[-1] == 0:
         raise ValueError(f"generate: prompt_ids must be a non-empty (seq,) or (batch, seq) "
                          f"array of integer ids, got shape {data.shape} dtype {data.dtype}")

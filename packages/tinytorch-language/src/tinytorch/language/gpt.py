@@ -27,6 +27,8 @@ import math
 
 import numpy as np
 
+from tinytorch.core.bad_input import as_array
+from tinytorch.core.memory import allocating
 from tinytorch.core.nn import Dropout, LayerNorm, Linear, Module, ModuleList, init
 from tinytorch.core.tensor import Tensor
 
@@ -42,6 +44,7 @@ class TinyGPT(Module):
     `positional="sinusoidal"` swaps the learned position table for fixed sinusoids.
     """
 
+    @allocating("TinyGPT", "its layers")
     def __init__(self, vocab_size: int, d_model: int = 128, num_heads: int = 4,
                  num_layers: int = 4, max_seq_len: int = 256, dropout: float = 0.0,
                  tie_weights: bool = True, dim_feedforward: int | None = None,
@@ -106,7 +109,7 @@ class TinyGPT(Module):
         return self.lm_head(self.ln_f(h))
 
     def _check_ids(self, ids) -> np.ndarray:
-        data = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
+        data = as_array("TinyGPT", "ids", ids)
         if data.dtype.kind not in "iu":
             raise TypeError(f"TinyGPT: ids must be integers (long), got dtype {data.dtype}")
         if data.ndim == 1:

@@ -29,6 +29,7 @@ import numpy as np
 
 import tinytorch.core.nn.functional as F
 from tinytorch.core.autograd import is_grad_enabled
+from tinytorch.core.memory import allocating
 from tinytorch.core.nn import Linear, Module, Parameter, init
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
@@ -45,11 +46,12 @@ from .attention import (
 class MultiheadAttention(Module):
     """Mirrors `torch.nn.MultiheadAttention(embed_dim, num_heads, dropout, bias, batch_first)`."""
 
+    @allocating("MultiheadAttention", "its projections")
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  batch_first: bool = False, dtype=None):
         super().__init__()
         for name, value in (("embed_dim", embed_dim), ("num_heads", num_heads)):
-            if not isinstance(value, int) or value <= 0:
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"MultiheadAttention: {name} must be a positive int, got "
                                  f"{value!r}")
         if embed_dim % num_heads:
@@ -123,6 +125,10 @@ class MultiheadAttention(Module):
                 need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
                 is_causal: bool = False):
         """Returns (attn_output, attn_weights or None), as torch does."""
+        for name, t in (("query", query), ("key", key), ("value", value)):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"MultiheadAttention.forward: {name} must be a Tensor, got "
+                                f"{type(t).__name__}")
         self_attn = query is key and key is value
         unbatched = query.ndim == 2
         if unbatched:

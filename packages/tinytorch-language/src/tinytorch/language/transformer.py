@@ -21,6 +21,7 @@ attention scores and sums.
 from __future__ import annotations
 
 import tinytorch.core.nn.functional as F
+from tinytorch.core.memory import allocating
 from tinytorch.core.nn import Dropout, LayerNorm, Linear, Module
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
@@ -34,6 +35,7 @@ _ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}
 class TransformerBlock(Module):
     """Pre-norm transformer block on batch-first input (batch, seq, d_model)."""
 
+    @allocating("TransformerBlock", "its layers")
     def __init__(self, d_model: int, num_heads: int, dim_feedforward: int | None = None,
                  dropout: float = 0.0, activation: str = "gelu", layer_norm_eps: float = 1e-5,
                  bias: bool = True, dtype=None):
@@ -41,6 +43,13 @@ class TransformerBlock(Module):
         if activation not in _ACTIVATIONS:
             raise ValueError(f"TransformerBlock: activation must be one of "
                              f"{sorted(_ACTIVATIONS)}, got {activation!r}")
+        for name, value in (("d_model", d_model), ("dim_feedforward", dim_feedforward)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value <= 0):
+                raise ValueError(f"TransformerBlock: {name} must be a positive int, got "
+                                 f"{value!r:.40}")
+        if d_model is None:
+            raise ValueError("TransformerBlock: d_model must be a positive int, got None")
         dim_feedforward = 4 * d_model if dim_feedforward is None else dim_feedforward
         self.d_model, self.activation = d_model, activation
         self.self_attn = MultiheadAttention(d_model, num_heads, dropout=dropout, bias=bias,
@@ -56,9 +65,9 @@ class TransformerBlock(Module):
     def forward(self, x: Tensor, is_causal: bool = False, attn_bias=None,
                 kv_cache=None) -> Tensor:
         """`attn_bias`: additive (.., T, S) array; `kv_cache`: a `LayerKVCache` (inference)."""
-        if x.ndim != 3 or x.shape[-1] != self.d_model:
+        if not isinstance(x, Tensor) or x.ndim != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"TransformerBlock: expected input (batch, seq, {self.d_model}), "
-                             f"got {x.shape}")
+                             f"got {getattr(x, 'shape', type(x).__name__)}")
         # BEGIN SOLUTION
         attended = self.self_attn.self_attention(self.norm1(x), is_causal=is_causal,
                                                  bias=attn_bias, kv_cache=kv_cache)

@@ -26,6 +26,7 @@ absolute numbers measured minutes apart on a shared machine.
 from __future__ import annotations
 
 import math
+import numbers
 import statistics
 import time
 from collections.abc import Callable
@@ -51,9 +52,14 @@ def median_ci(samples: list[float], level: float = 0.95) -> Interval:
     coverage is at least `level`; with too few samples even [min, max] falls short, and
     the interval says so through its `level`.
     """
-    if not samples:
-        raise ValueError("median_ci: got no samples; expected at least one")
-    if not 0 < level < 1:
+    if not (isinstance(samples, (list, tuple)) or hasattr(samples, "__array__")) \
+            or not len(samples):
+        raise ValueError(f"median_ci: got no samples (expected a non-empty list of times), got "
+                         f"{samples!r:.40}")
+    if not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+               and math.isfinite(v) for v in samples):
+        raise ValueError(f"median_ci: samples must be finite numbers, got {list(samples)[:5]}")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
         raise ValueError(f"median_ci: level must be in (0, 1), got {level}")
     ordered = sorted(samples)
     n = len(ordered)
@@ -156,11 +162,11 @@ class Comparison:
 
 
 def _check_counts(op: str, warmup: int, repeats: int, min_block_seconds: float) -> None:
-    if not isinstance(repeats, int) or repeats < 1:
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"{op}: repeats must be an int >= 1, got {repeats!r}")
-    if not isinstance(warmup, int) or warmup < 0:
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise ValueError(f"{op}: warmup must be an int >= 0, got {warmup!r}")
-    if min_block_seconds < 0:
+    if not isinstance(min_block_seconds, (int, float)) or not min_block_seconds >= 0:
         raise ValueError(f"{op}: min_block_seconds must be >= 0, got {min_block_seconds}")
 
 
@@ -195,6 +201,7 @@ def benchmark(fn: Callable[[], object], name: str = "", warmup: int = 3, repeats
     `number` defaults to the smallest block lasting `min_block_seconds`. `timer` is
     injectable so the bookkeeping can be tested with a fake clock.
     """
+    _check_counts("benchmark", warmup, repeats, min_block_seconds)
     return interleaved({name or getattr(fn, "__name__", "case"): fn}, warmup, repeats,
                        min_block_seconds, number, timer).popitem()[1]
 

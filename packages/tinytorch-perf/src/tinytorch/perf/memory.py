@@ -161,9 +161,13 @@ def attention_memory(seq_lens, d_model: int = 64, num_heads: int = 4, batch: int
     ops). Pass e.g. tinytorch.language's `scaled_dot_product_attention` to measure a fused
     kernel instead.
     """
-    seq_lens = list(seq_lens)
-    if not seq_lens or any(not isinstance(t, int) or t < 1 for t in seq_lens):
+    seq_lens = list(seq_lens) if isinstance(seq_lens, (list, tuple, range)) else [seq_lens]
+    if not seq_lens or any(isinstance(t, bool) or not isinstance(t, int) or t < 1
+                           for t in seq_lens):
         raise ValueError(f"attention_memory: seq_lens must be positive ints, got {seq_lens}")
+    for name, value in (("d_model", d_model), ("num_heads", num_heads), ("batch", batch)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"attention_memory: {name} must be a positive int, got {value!r}")
     if d_model % num_heads:
         raise ValueError(f"attention_memory: d_model ({d_model}) must be divisible by "
                          f"num_heads ({num_heads})")

@@ -30,6 +30,7 @@ matplotlib.use("Agg")  # files only, never a window: works on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
 from tinytorch.core.atomic import atomic_write_with  # noqa: E402
+from tinytorch.core.bad_input import number_in  # noqa: E402
 
 PLOT_FORMATS = (".png", ".svg")
 
@@ -73,13 +74,14 @@ class RooflineModel:
         # END SOLUTION
 
     def attainable_gflops(self, intensity: float) -> float:
-        if intensity < 0:
-            raise ValueError(f"RooflineModel: intensity must be >= 0, got {intensity}")
+        intensity = number_in("RooflineModel", "intensity", intensity, 0.0, math.inf, False)
         # BEGIN SOLUTION
         return min(self.peak_gflops, self.bandwidth_gbs * intensity)
         # END SOLUTION
 
     def classify(self, intensity: float) -> str:
+        intensity = number_in("RooflineModel.classify", "intensity", intensity, 0.0, math.inf,
+                              False)
         # BEGIN SOLUTION
         return "compute-bound" if intensity >= self.ridge_point else "memory-bound"
         # END SOLUTION
@@ -87,12 +89,10 @@ class RooflineModel:
     # ------------------------------------------------------------ points
     def add_point(self, name: str, flops: int, bytes: int, seconds: float) -> RooflinePoint:
         """A measured kernel: `flops` and `bytes` it did in `seconds`."""
-        if flops < 0 or bytes <= 0:
-            raise ValueError(f"RooflineModel.add_point({name!r}): need flops >= 0 and "
-                             f"bytes > 0, got flops={flops}, bytes={bytes}")
-        if not seconds > 0:
-            raise ValueError(f"RooflineModel.add_point({name!r}): seconds must be > 0, "
-                             f"got {seconds}")
+        op = f"RooflineModel.add_point({name!r:.40})"
+        flops = number_in(op, "flops", flops, 0.0, math.inf, False)
+        bytes = number_in(op, "bytes", bytes, 0.0, math.inf, False, include_low=False)
+        seconds = number_in(op, "seconds", seconds, 0.0, math.inf, False, include_low=False)
         intensity = flops / bytes
         achieved = flops / seconds / 1e9
         attainable = self.attainable_gflops(intensity)

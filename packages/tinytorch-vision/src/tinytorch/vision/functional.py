@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from tinytorch.core.bad_input import number_in
+from tinytorch.core.memory import allocating
 from tinytorch.core.nn.sizes import pair
 from tinytorch.core.random import dropout_mask, get_rng
 from tinytorch.core.tensor import Tensor
@@ -50,6 +52,11 @@ def _batched(op: str, x: Tensor, what: str = "(N, C, H, W)") -> tuple[Tensor, bo
 
 def _unbatch(out: Tensor, squeeze: bool) -> Tensor:
     return out.reshape(*out.shape[1:]) if squeeze else out
+
+
+def check_probability(op: str, p) -> None:
+    """A drop probability: a real number in [0, 1] (not a bool, not NaN)."""
+    number_in(op, "probability", p, 0.0, 1.0)
 
 
 def _check_fits(op: str, x_shape: tuple, pads: spatial.Pads, kernel, dilation) -> None:
@@ -244,13 +251,16 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     op = "adaptive_avg_pool2d"
     x, squeeze = _batched(op, input)
     sizes = (output_size, output_size) if isinstance(output_size, (int, type(None))) \
-        else tuple(output_size)
-    if len(sizes) != 2:
+        else output_size
+    if not isinstance(sizes, (tuple, list)) or len(sizes) != 2:
         raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
     sizes = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(sizes))
     pair(op, "output_size", sizes, minimum=1)
-    pool_h = ops.adaptive_pool_matrix(x.shape[2], sizes[0], x.dtype)
-    pool_w = ops.adaptive_pool_matrix(x.shape[3], sizes[1], x.dtype)
+    if 0 in x.shape[2:]:
+        raise ValueError(f"{op}: the input has no pixels to average (shape {x.shape})")
+    with allocating(op, f"an output of {sizes[0]:,} x {sizes[1]:,} per channel"):
+        pool_h = ops.adaptive_pool_matrix(x.shape[2], sizes[0], x.dtype)
+        pool_w = ops.adaptive_pool_matrix(x.shape[3], sizes[1], x.dtype)
     out = ops.AdaptiveAvgPool2d.apply(x, pool_h=pool_h, pool_w=pool_w)
     return _unbatch(out, squeeze)
 
@@ -275,6 +285,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     channels = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor or None, got {type(t).__name__}")
         if t is not None and t.shape != (channels,):
             raise ValueError(f"{op}: expected {name} of shape ({channels},) for input of shape "
                              f"{input.shape} ({channels} channels), got {t.shape}")
@@ -299,8 +311,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, generator=No
     """
     op = "dropout2d"
     _check_tensor(op, input)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: probability has to be between 0 and 1, but got {p}")
+    check_probability(op, p)
     if input.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) or 3-D (C, H, W), got "
                          f"shape {input.shape}")

@@ -30,6 +30,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from tinytorch.core.bad_input import number_in
+from tinytorch.core.memory import allocating
 from tinytorch.core.random import get_rng
 from tinytorch.core.tensor import Tensor
 
@@ -61,7 +63,14 @@ class ToTensor:
     """
 
     def __call__(self, image) -> Tensor:
-        array = np.asarray(image)
+        try:
+            array = np.asarray(image)
+        except ValueError:
+            raise ValueError("ToTensor: expected an image array (H, W, C), got a ragged "
+                             f"{type(image).__name__}") from None
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"ToTensor: expected an image of numbers, got {type(image).__name__}"
+                            f" of dtype {array.dtype}")
         if array.ndim == 2:
             array = array[:, :, None]
         if array.ndim not in (3, 4):
@@ -80,8 +89,7 @@ class Normalize:
     """(x - mean[c]) / std[c] for every channel c of a float (C, H, W) or (N, C, H, W) tensor."""
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]):
-        self.mean = np.asarray(mean, dtype=np.float64).reshape(-1)
-        self.std = np.asarray(std, dtype=np.float64).reshape(-1)
+        self.mean, self.std = _numbers("mean", mean), _numbers("std", std)
         if self.mean.shape != self.std.shape:
             raise ValueError(f"Normalize: mean has {self.mean.size} values but std has "
                              f"{self.std.size}; give one of each per channel")
@@ -107,13 +115,29 @@ class Normalize:
         return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
 
 
+def _numbers(name: str, values) -> np.ndarray:
+    try:
+        array = np.asarray(values.array if isinstance(values, Tensor) else values,
+                           dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        array = None
+    if array is None or array.size == 0 or not np.all(np.isfinite(array)):
+        raise ValueError(f"Normalize: {name} must be finite numbers (one per channel), got "
+                         f"{values!r:.60}")
+    return array
+
+
 # ---------------------------------------------------------------- random augmentation
 
 
 def _as_batch(name: str, x):
     """(array (N, H, W, C) view, height axis, was it a single image?, was it a Tensor?)."""
     is_tensor = isinstance(x, Tensor)
-    array = x.array if is_tensor else np.asarray(x)
+    try:
+        array = x.array if is_tensor else np.asarray(x)
+    except ValueError:
+        raise ValueError(f"{name}: expected an image array, got a ragged "
+                         f"{type(x).__name__}") from None
     if array.ndim not in (3, 4):
         layout = "(C, H, W) or (N, C, H, W) tensor" if is_tensor \
             else "(H, W, C) or (N, H, W, C) array"
@@ -136,9 +160,11 @@ class RandomCrop:
 
     def __init__(self, size, padding=None, pad_if_needed: bool = False, fill: float = 0,
                  padding_mode: str = "constant", generator=None):
-        self.size = (size, size) if isinstance(size, int) else tuple(size)
-        if len(self.size) != 2 or min(self.size) <= 0:
+        self.size = (size, size) if isinstance(size, int) else size
+        if not isinstance(self.size, (tuple, list)) or len(self.size) != 2 or not all(
+                isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in self.size):
             raise ValueError(f"RandomCrop: size must be a positive int or (h, w), got {size!r}")
+        self.size = tuple(self.size)
         self.padding = _padding_pairs(padding)
         if padding_mode not in ("constant", "edge", "reflect", "symmetric"):
             raise ValueError(f"RandomCrop: padding_mode must be constant, edge, reflect or "
@@ -153,7 +179,8 @@ class RandomCrop:
         if self.pad_if_needed:
             bottom += max(0, height - (batch.shape[1] + top + bottom))
             right += max(0, width - (batch.shape[2] + left + right))
-        padded = self._pad(batch, ((0, 0), (top, bottom), (left, right), (0, 0)))
+        with allocating("RandomCrop", f"images padded by {self.padding}"):
+            padded = self._pad(batch, ((0, 0), (top, bottom), (left, right), (0, 0)))
         free_h, free_w = padded.shape[1] - height, padded.shape[2] - width
         if free_h < 0 or free_w < 0:
             raise ValueError(f"RandomCrop: crop size {self.size} is larger than the padded "
@@ -181,8 +208,7 @@ class RandomHorizontalFlip:
     """Mirror each image left-right with probability p (an independent coin per image)."""
 
     def __init__(self, p: float = 0.5, generator=None):
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
+        number_in("RandomHorizontalFlip", "p", p, 0.0, 1.0)
         self.p, self.generator = p, generator
 
     def __call__(self, x):
@@ -200,7 +226,8 @@ def _padding_pairs(padding):
     """torchvision's padding forms: int, (lr, tb) or (left, top, right, bottom)."""
     if padding is None:
         return (0, 0), (0, 0)
-    values = (padding,) if isinstance(padding, int) else tuple(padding)
+    values = (padding,) if isinstance(padding, int) else \
+        tuple(padding) if isinstance(padding, (tuple, list)) else (None,)
     if any(not isinstance(v, int) or v < 0 for v in values) or len(values) not in (1, 2, 4):
         raise ValueError(f"RandomCrop: padding must be an int >= 0, (left/right, top/bottom) or "
                          f"(left, top, right, bottom), got {padding!r}")

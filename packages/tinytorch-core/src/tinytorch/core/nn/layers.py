@@ -43,9 +43,11 @@ class Linear(Module):
         # END SOLUTION
 
     def forward(self, x):
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        shape = getattr(x, "shape", None)
+        if not isinstance(shape, tuple) or not shape or shape[-1] != self.in_features:
+            got = f"shape {shape}" if isinstance(shape, tuple) else type(x).__name__
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): expected input "
-                             f"with last dimension {self.in_features}, got shape {x.shape}")
+                             f"with last dimension {self.in_features}, got {got}")
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

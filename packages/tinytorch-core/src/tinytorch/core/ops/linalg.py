@@ -138,6 +138,8 @@ class Linear(Function):
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linear: expected a Tensor input, got {type(x).__name__}")
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{weight.shape}: expected the last input dim to be {weight.shape[-1]}")

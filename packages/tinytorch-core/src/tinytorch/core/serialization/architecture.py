@@ -13,8 +13,10 @@ The recipe is plain data. Rebuilding looks each class name up in an explicit all
 never imports a module the spec names: importing a module *is* running its code (a spec
 naming a class under `tinytorch.core.cli.__main__` would run the CLI). So a spec, like a
 safetensors file, cannot make the loader run code of the file author's choosing (which is
-exactly what a pickled model does). Built against a weight file's header, the spec is also
-checked before each layer is allocated (see `build_model`).
+exactly what a pickled model does). Built against a weight file's header, the spec is
+checked before anything is allocated: every buildable class comes with a shape function
+(see `state_shapes`), so the exact state_dict a spec describes (names, shapes, element
+count) is computed from the JSON alone and must equal the file's header (see `build_model`).
 
 How a layer is described: its constructor keyword arguments, found in this order: a
 `get_config()` method, a `config` dict attribute (TinyGPT keeps one), or else every
@@ -34,12 +36,20 @@ import inspect
 import math
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib.metadata import entry_points
 from typing import Any
 
 from .. import nn
 from ..tensor import Tensor
+from .state_shapes import (
+    CORE_STATE_SHAPES,
+    StateShape,
+    knows_state_shapes,
+    prefixed,
+    register_state_shapes,
+    state_shapes_of,
+)
 
 ENTRY_POINT_GROUP = "tinytorch.buildable"
 # Where a class path comes from, for the "install it" hint (strings only: core imports none).
@@ -50,6 +60,9 @@ INSTALL_HINTS = {
 }
 CONTAINERS = (nn.Sequential, nn.ModuleList)
 MIN_INT_LIMIT = 64  # small settings (kernel sizes, strides, heads) are always allowed
+# Unsaved buffers (a sinusoid table) may exceed the file by at most this many elements.
+UNSAVED_ALLOWANCE = 2**24
+MAX_COUNTED = 100_000  # state entries counted for an error message, at most
 _SKIPPED_ARGS = {"self", "dtype", "device", "generator"}
 _JSON_SCALARS = (bool, int, float, str, type(None))
 _BUILDABLE: dict[str, type] = {}
@@ -61,12 +74,18 @@ class ArchitectureError(ValueError):
 
 
 # ---------------------------------------------------------------- the allow-list
-def register_buildable(classes: Iterable[type]) -> None:
-    """Allow specs to name these Module classes (each package registers its own layers)."""
+def register_buildable(classes: Iterable[type] | dict) -> None:
+    """Allow specs to name these Module classes (each package registers its own layers).
+
+    A dict maps each class to its shape function (see `state_shapes`), which lets a loader
+    check a spec against a weight file before building anything; a class registered
+    without one is checked layer by layer while it is built instead."""
     for cls in classes:
         if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
             raise TypeError(f"register_buildable: expected Module classes, got {cls!r}")
         _BUILDABLE[_path_of(cls)] = cls
+        if isinstance(classes, dict) and classes[cls] is not None:
+            register_state_shapes(cls, classes[cls])
 
 
 def buildable_classes() -> dict[str, type]:
@@ -118,11 +137,16 @@ def spec_of(model: nn.Module, verify: bool = True) -> dict[str, Any]:
 def build_model(spec: dict[str, Any], header: dict[str, tuple] | None = None) -> nn.Module:
     """A freshly initialised model with the structure described by `spec`.
 
-    With `header` (tensor name -> shape, from the weight file), the model is checked
-    against it *while* it is built: no integer argument may exceed the largest dimension
-    the file holds, and the elements built so far may never exceed the file's, so a tiny
-    file whose spec says `Linear(16000, 16000)` is refused before anything is allocated."""
+    With `header` (tensor name -> shape, from the weight file), the spec is checked against
+    it before anything is allocated: no integer argument may exceed the largest dimension
+    the file holds, and the state_dict the spec describes (computed by the classes' shape
+    functions) must have exactly the header's names and shapes, so a tiny file whose spec
+    says `Linear(16000, 16000)` or a 48-layer TinyGPT is refused before its first weight
+    exists. (A class without a shape function is checked while it is built: the elements
+    built so far may never exceed the file's.)"""
     budget = None if header is None else _Budget(header)
+    if budget is not None:
+        budget.check_spec(spec)
     try:
         return _build(spec, budget, "model")
     except MemoryError:
@@ -130,7 +154,8 @@ def build_model(spec: dict[str, Any], header: dict[str, tuple] | None = None) ->
                                 ) from None
 
 
-def _build(spec, budget, where: str) -> nn.Module:
+def _parse(spec, where: str) -> tuple[type, list | None, list | None, dict | None]:
+    """(class, children, labels, config) of one spec node, checked."""
     if not isinstance(spec, dict) or not isinstance(spec.get("class"), str):
         raise ArchitectureError(f"build_model: {where}: expected a spec dict with a 'class' "
                                 f"string, got {spec!r:.200}")
@@ -144,16 +169,21 @@ def _build(spec, budget, where: str) -> nn.Module:
                                     "'names' a list of as many strings)")
         if not issubclass(cls, CONTAINERS):
             raise ArchitectureError(f"build_model: {where}: {spec['class']} is not a container")
-        labels = names or [str(i) for i in range(len(children))]
-        built = [_build(child, budget, f"{where}.{label}")
-                 for child, label in zip(children, labels)]
-        if names is not None and issubclass(cls, nn.Sequential):
-            return cls(OrderedDict(zip(names, built)))
-        return cls(*built) if issubclass(cls, nn.Sequential) else cls(built)
+        return cls, children, names or [str(i) for i in range(len(children))], None
     config = spec.get("config", {})
     if not isinstance(config, dict):
         raise ArchitectureError(f"build_model: {where}: 'config' must be an object")
-    config = {key: _from_json(value) for key, value in config.items()}
+    return cls, None, None, {key: _from_json(value) for key, value in config.items()}
+
+
+def _build(spec, budget, where: str) -> nn.Module:
+    cls, children, labels, config = _parse(spec, where)
+    if children is not None:
+        built = [_build(child, budget, f"{where}.{label}")
+                 for child, label in zip(children, labels)]
+        if "names" in spec and issubclass(cls, nn.Sequential):
+            return cls(OrderedDict(zip(labels, built)))
+        return cls(*built) if issubclass(cls, nn.Sequential) else cls(built)
     if budget is not None:
         budget.check_config(where, spec["class"], config)
     try:
@@ -166,14 +196,92 @@ def _build(spec, budget, where: str) -> nn.Module:
     return module
 
 
+class _UnknownShapesError(Exception):
+    """A class in the spec has no shape function: it is checked while it is built."""
+
+
+def spec_state_shapes(spec: dict[str, Any], budget: _Budget | None = None,
+                      where: str = "model") -> Iterator[StateShape]:
+    """Every state entry the model `spec` describes would allocate, named as its state_dict
+    names them, computed from the JSON alone (nothing is built or allocated)."""
+    cls, children, labels, config = _parse(spec, where)
+    if children is not None:
+        for child, label in zip(children, labels):
+            yield from prefixed(f"{label}.", spec_state_shapes(child, budget, f"{where}.{label}"))
+        return
+    if budget is not None:
+        budget.check_config(where, spec["class"], config)
+    if not knows_state_shapes(cls):
+        raise _UnknownShapesError(spec["class"])
+    try:
+        for entry in state_shapes_of(cls, **config):
+            if not (isinstance(entry.shape, tuple) and all(
+                    isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                    for d in entry.shape)):
+                raise ValueError(f"'{entry.name}' would have shape {entry.shape!r:.100}")
+            yield entry
+    except (TypeError, ValueError, KeyError, LookupError, ArithmeticError) as exc:
+        raise ArchitectureError(f"build_model: {where}: {spec['class']}(**{config!r:.200}) "
+                                f"failed: not a valid configuration: {exc}") from None
+
+
 class _Budget:
     """What the weight file's header justifies building."""
 
     def __init__(self, header: dict[str, tuple]):
-        shapes = list(header.values())
+        self.header = {name: tuple(shape) for name, shape in header.items()}
+        shapes = list(self.header.values())
         self.elements = sum(math.prod(shape) for shape in shapes)
         self.int_limit = max([MIN_INT_LIMIT, len(shapes), *(d for s in shapes for d in s)])
         self.spent = 0
+
+    def check_spec(self, spec: dict[str, Any]) -> None:
+        """The spec's exact state_dict against the header, before anything is allocated."""
+        described, elements, unsaved = {}, 0, 0
+        entries = spec_state_shapes(spec, self)
+        try:
+            for name, shape, persistent in entries:
+                size = math.prod(shape)
+                if not persistent:
+                    unsaved += size
+                    if unsaved > self.elements + UNSAVED_ALLOWANCE:
+                        self._refuse(spec, f"unsaved buffers of at least {unsaved:,} elements")
+                    continue
+                described[name] = shape
+                elements += size
+                if elements > self.elements or len(described) > len(self.header):
+                    self._refuse_too_big(spec, entries, elements, len(described))
+        except _UnknownShapesError:
+            return  # checked layer by layer while building
+        if described != self.header:
+            name = next(n for n in sorted(set(described) | set(self.header))
+                        if described.get(n) != self.header.get(n))
+            raise ArchitectureError(
+                f"build_model: the spec ({_summary(spec)}) describes {elements:,} weights in "
+                f"{len(described)} tensors, the weight file {self.elements:,} in "
+                f"{len(self.header)}; e.g. '{name:.100}': spec {described.get(name)}, file "
+                f"{self.header.get(name)}; the spec does not match the weights (refused "
+                "before building)")
+
+    def _refuse_too_big(self, spec, entries, elements: int, tensors: int) -> None:
+        """Report the spec's whole size if it takes few more entries to count (a hostile
+        spec may describe billions of entries: reading stops at MAX_COUNTED)."""
+        exact = True
+        for _, shape, persistent in entries:
+            if tensors >= MAX_COUNTED:
+                exact = False
+                break
+            if persistent:
+                elements, tensors = elements + math.prod(shape), tensors + 1
+        least = "" if exact else "at least "
+        self._refuse(spec, f"{least}{elements:,} weights ({_float32_size(elements)} as "
+                           f"float32) in {least}{tensors:,} tensors")
+
+    def _refuse(self, spec, what: str) -> None:
+        raise ArchitectureError(
+            f"build_model: the spec ({_summary(spec)}) describes {what} but the weight file "
+            f"holds {self.elements:,} in {len(self.header)} tensors; the spec does not match "
+            "the weights (refused before building)")
 
     def check_config(self, where: str, name: str, config: dict) -> None:
         for key, value in _ints(config):
@@ -190,6 +298,23 @@ class _Budget:
             raise ArchitectureError(
                 f"build_model: {where}: the spec describes at least {self.spent:,} weights but "
                 f"the weight file holds {self.elements:,}; the spec does not match the weights")
+
+
+def _summary(spec) -> str:
+    cls = str(spec.get("class", "?")).rsplit(".", 1)[-1]
+    if "children" in spec:
+        return f"{cls} of {len(spec['children'])} layers"
+    config = ", ".join(f"{k}={v!r}" for k, v in spec.get("config", {}).items())
+    return f"{cls}({config:.200})"
+
+
+def _float32_size(elements: int) -> str:
+    size, unit = float(elements * 4), "bytes"
+    for bigger in ("kB", "MB", "GB", "TB"):
+        if size < 1000:
+            break
+        size, unit = size / 1000, bigger
+    return f"{size:,.1f} {unit}" if unit != "bytes" else f"{int(size)} bytes"
 
 
 def _ints(config: dict, prefix: str = ""):
@@ -280,7 +405,19 @@ def _verify(model: nn.Module, spec: dict[str, Any]) -> None:
             f"spec_of: rebuilding {class_path(model)} from its spec gives different weights "
             f"(name, shape) pairs, e.g. {diff}; the layer keeps state its constructor "
             "arguments do not determine; define get_config()")
+    try:
+        described = {name: shape for name, shape, persistent in spec_state_shapes(spec)
+                     if persistent}
+    except _UnknownShapesError:
+        return
+    if described != want:
+        diff = sorted(set(want.items()) ^ set(described.items()))[:6]
+        raise ArchitectureError(
+            f"spec_of: the shape functions registered for {class_path(model)}'s layers "
+            f"describe different weights than the model holds, e.g. {diff}; fix the layer's "
+            "shape function (see tinytorch.core.serialization.state_shapes)")
 
 
 register_buildable(obj for obj in vars(nn).values()
                    if isinstance(obj, type) and issubclass(obj, nn.Module) and obj is not nn.Module)
+register_buildable(CORE_STATE_SHAPES)

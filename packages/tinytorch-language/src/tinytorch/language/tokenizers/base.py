@@ -21,6 +21,7 @@ import os
 
 import numpy as np
 
+from tinytorch.core.bad_input import as_array
 from tinytorch.core.serialization import SerializationError, read_json, write_json
 
 FORMAT = "tinytorch-tokenizer-v1"
@@ -114,8 +115,7 @@ def check_text(op: str, text) -> str:
 
 def check_ids(op: str, ids, vocab_size: int) -> np.ndarray:
     """ids (list, array or integer Tensor, any shape) -> flat int64 array, range-checked."""
-    data = getattr(ids, "data", ids)  # a Tensor's array
-    array = np.asarray(data)
+    array = as_array(op, "ids", ids)
     if array.size == 0:
         return array.reshape(0).astype(np.int64)
     if array.dtype.kind not in "iu":

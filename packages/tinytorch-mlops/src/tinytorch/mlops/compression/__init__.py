@@ -18,8 +18,10 @@ from .quantization import (
     quantize_model,
     quantize_per_channel,
 )
+from .shapes import STATE_SHAPES as _STATE_SHAPES
 
-# the layers a saved architecture spec may name (entry point group `tinytorch.buildable`)
-BUILDABLE = (QuantizedConv2d, QuantizedLinear, SparseLinear)
+# the layers a saved architecture spec may name (entry point group `tinytorch.buildable`),
+# each with the function that gives its state shapes from its arguments (see shapes.py)
+BUILDABLE = dict(_STATE_SHAPES)
 
 __all__ = [name for name in dir() if not name.startswith("_")]

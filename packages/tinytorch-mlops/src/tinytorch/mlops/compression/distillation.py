@@ -24,17 +24,20 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core import Tensor, nn, no_grad
+from tinytorch.core.bad_input import as_array, number_in
 from tinytorch.core.nn import functional as F
 
 
 def distillation_loss(student_logits: Tensor, teacher_logits, targets=None,
                       temperature: float = 4.0, alpha: float = 0.7) -> Tensor:
     """The loss above, averaged over the batch. `targets=None` means soft term only."""
-    if temperature <= 0:
-        raise ValueError(f"distillation_loss: temperature must be > 0, got {temperature!r}")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"distillation_loss: alpha must be in [0, 1], got {alpha!r}")
-    teacher = np.asarray(getattr(teacher_logits, "data", teacher_logits))
+    op = "distillation_loss"
+    number_in(op, "temperature", temperature, 0.0, include_low=False)
+    number_in(op, "alpha", alpha, 0.0, 1.0)
+    if not isinstance(student_logits, Tensor) or student_logits.dtype.kind != "f":
+        raise TypeError(f"{op}: student_logits must be a floating Tensor, got "
+                        f"{getattr(student_logits, 'dtype', type(student_logits).__name__)}")
+    teacher = as_array(op, "teacher_logits", teacher_logits)
     if teacher.shape != student_logits.shape:
         raise ValueError(f"distillation_loss: teacher logits {teacher.shape} and student logits "
                          f"{student_logits.shape} must have the same shape")

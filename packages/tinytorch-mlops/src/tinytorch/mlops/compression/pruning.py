@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core import Tensor, nn
+from tinytorch.core.bad_input import as_array, number_in
 from tinytorch.core.serialization import build_model, spec_of
 
 from .._optional import vision_nn
@@ -37,9 +38,8 @@ def state_nbytes(model: nn.Module) -> int:
 
 def magnitude_mask(weight, sparsity: float) -> np.ndarray:
     """Boolean mask keeping the (1 - sparsity) fraction of entries with the largest |w|."""
-    if not 0.0 <= sparsity < 1.0:
-        raise ValueError(f"magnitude_mask: sparsity must be in [0, 1), got {sparsity!r}")
-    w = np.abs(np.asarray(getattr(weight, "data", weight)))
+    number_in("magnitude_mask", "sparsity", sparsity, 0.0, 1.0, include_high=False)
+    w = np.abs(as_array("magnitude_mask", "weight", weight))
     prune = int(round(sparsity * w.size))
     if prune == 0:
         return np.ones(w.shape, dtype=bool)
@@ -67,7 +67,8 @@ class SparseLinear(nn.Module):
     def from_dense(cls, linear: nn.Linear, mask: np.ndarray | None = None) -> SparseLinear:
         """CSR copy of `linear`, keeping the entries where `mask` is True (default: nonzeros)."""
         weight = linear.weight.array
-        keep = weight != 0 if mask is None else np.asarray(mask, dtype=bool)
+        keep = weight != 0 if mask is None else \
+            as_array("SparseLinear.from_dense", "mask", mask).astype(bool)
         if keep.shape != weight.shape:
             raise ValueError(f"SparseLinear.from_dense: mask shape {keep.shape} does not match "
                              f"weight shape {weight.shape}")
@@ -135,8 +136,7 @@ def prune_channels(model: nn.Sequential, amount: float) -> nn.Sequential:
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"prune_channels: expected an nn.Sequential, got "
                         f"{type(model).__name__}")
-    if not 0.0 <= amount < 1.0:
-        raise ValueError(f"prune_channels: amount must be in [0, 1), got {amount!r}")
+    number_in("prune_channels", "amount", amount, 0.0, 1.0, include_high=False)
     layers = [_copy_layer(m) for m in model]
     weighted = [i for i, m in enumerate(layers) if _is_weighted(m)]
     for i, j in zip(weighted, weighted[1:]):

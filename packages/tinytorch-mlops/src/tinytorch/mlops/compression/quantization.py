@@ -35,6 +35,7 @@ import copy
 import numpy as np
 
 from tinytorch.core import Tensor, nn, no_grad
+from tinytorch.core.bad_input import as_array, number_in
 from tinytorch.core.nn.sizes import pair
 
 from .._optional import vision_functional, vision_nn
@@ -46,10 +47,13 @@ MODES = ("dequantize", "integer")
 # ---------------------------------------------------------------- the arithmetic
 def quantize_per_channel(weight, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric int8 quantization with one scale per slice along `axis`: (q, scale)."""
-    w = np.asarray(getattr(weight, "data", weight), dtype=np.float32)
+    w = as_array("quantize_per_channel", "weight", weight).astype(np.float32)
     if w.ndim == 0 or not np.all(np.isfinite(w)):
         raise ValueError(f"quantize_per_channel: expected a finite array with at least one "
                          f"dimension, got shape {w.shape}")
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -w.ndim <= axis < w.ndim:
+        raise ValueError(f"quantize_per_channel: axis must be an int in [{-w.ndim}, {w.ndim}), "
+                         f"got {axis!r:.40}")
     reduce = tuple(i for i in range(w.ndim) if i != axis % w.ndim)
     # BEGIN SOLUTION
     max_abs = np.max(np.abs(w), axis=reduce, keepdims=True) if reduce else np.abs(w)
@@ -60,6 +64,14 @@ def quantize_per_channel(weight, axis: int = 0) -> tuple[np.ndarray, np.ndarray]
 
 
 def dequantize_per_channel(q: np.ndarray, scale: np.ndarray, axis: int = 0) -> np.ndarray:
+    op = "dequantize_per_channel"
+    q, scale = as_array(op, "q", q), as_array(op, "scale", scale).astype(np.float32)
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -q.ndim <= axis < q.ndim:
+        raise ValueError(f"{op}: axis must be an int in [{-q.ndim}, {q.ndim}) for q of shape "
+                         f"{q.shape}, got {axis!r:.40}")
+    if scale.size != q.shape[axis]:
+        raise ValueError(f"{op}: expected one scale per slice of q {q.shape} along axis "
+                         f"{axis}, got {scale.size} scales")
     # BEGIN SOLUTION
     shape = [1] * q.ndim
     shape[axis] = -1
@@ -69,7 +81,8 @@ def dequantize_per_channel(q: np.ndarray, scale: np.ndarray, axis: int = 0) -> n
 
 def activation_qparams(low: float, high: float) -> tuple[float, int]:
     """Asymmetric uint8 (scale, zero_point) covering [low, high] and exactly 0."""
-    low, high = min(float(low), 0.0), max(float(high), 0.0)
+    low = min(number_in("activation_qparams", "low", low), 0.0)
+    high = max(number_in("activation_qparams", "high", high), 0.0)
     if not np.isfinite(low) or not np.isfinite(high):
         raise ValueError(f"activation_qparams: range must be finite, got [{low}, {high}]")
     # BEGIN SOLUTION
@@ -239,6 +252,9 @@ def _fold(layer, norm) -> None:
 def calibrate(model: nn.Module, batches) -> dict[str, tuple[float, float]]:
     """Run `batches` through `model` (eval, no grad) and record the input range of every
     Linear and Conv2d: {module name: (min, max)}."""
+    if isinstance(batches, (Tensor, np.ndarray)) or not hasattr(batches, "__iter__"):
+        raise TypeError(f"calibrate: expected an iterable of input batches (e.g. a list of "
+                        f"tensors or a DataLoader), got {type(batches).__name__}")
     targets = _quantizable(model)
     ranges: dict[str, list[float]] = {}
     handles = []
@@ -257,7 +273,7 @@ def calibrate(model: nn.Module, batches) -> dict[str, tuple[float, float]]:
         with no_grad():
             for batch in batches:
                 x = batch[0] if isinstance(batch, (tuple, list)) else batch
-                model(x if isinstance(x, Tensor) else Tensor(np.asarray(x)))
+                model(x if isinstance(x, Tensor) else Tensor(as_array("calibrate", "a batch", x)))
                 seen += 1
     finally:
         for handle in handles:
@@ -272,8 +288,8 @@ def quantize_model(model: nn.Module, calibration=None, mode: str = "dequantize",
     """An int8 copy of `model`: BatchNorms folded, every Linear/Conv2d replaced by its
     quantized version. `calibration` (an iterable of input batches) is required for
     mode='integer' and recorded in the layers in either mode."""
-    if mode not in MODES:
-        raise ValueError(f"quantize_model: mode must be one of {MODES}, got {mode!r}")
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ValueError(f"quantize_model: mode must be one of {MODES}, got {mode!r:.40}")
     qmodel = copy.deepcopy(model).eval()
     if fold_bn:
         fold_batchnorm(qmodel)

@@ -20,6 +20,7 @@ import os
 import numpy as np
 
 from tinytorch.core import Tensor, nn, no_grad
+from tinytorch.core.bad_input import as_array
 
 from .._optional import onnxruntime, tinygpt_class
 from .gpt import export_gpt
@@ -34,7 +35,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, example_input,
     """Write `model` (eval mode) as an ONNX graph with a dynamic batch dimension (and dynamic
     sequence length for TinyGPT); returns the file size in bytes."""
     model.eval()
-    x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input))
+    x = example_input if isinstance(example_input, Tensor) else \
+        Tensor(as_array("export_onnx", "example_input", example_input))
     g = GraphBuilder(type(model).__name__)
     gpt = tinygpt_class(required=False)
     with no_grad():

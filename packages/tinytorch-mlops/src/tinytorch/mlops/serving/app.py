@@ -12,9 +12,10 @@ the order that costs the attacker most and the server least:
 1. **Authentication** (optional): with a token, any request without
    `Authorization: Bearer <token>` gets 401 before its body is read. The comparison is
    constant-time (`hmac.compare_digest`), so timing does not leak the token.
-2. **Size**: the body is counted *while it is read*; past `max_body_bytes` the answer is
-   413 at once (immediately, from the Content-Length header, when there is one), so a
-   50 MB request is never buffered.
+2. **Size**: the body is counted *while it is read*, into one buffer; past
+   `max_body_bytes` (or past its own Content-Length) the answer is 413 at once
+   (immediately, from the Content-Length header, when there is one), so a 50 MB request
+   is never buffered.
 3. **Shape of the JSON**: nesting depth (a body of 100,000 `[` would overflow the
    parser's stack), NaN/Infinity literals (not JSON), exact keys, exact types
    (`"return_outputs": "false"` is not a bool).
@@ -164,24 +165,16 @@ class Guard:
                                 [(b"www-authenticate", b"Bearer")])
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
-        declared = headers.get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.max_body_bytes:
+        declared = headers.get(b"content-length")  # None: a chunked body
+        if declared is not None and (not declared.isdigit()
+                                     or int(declared) > self.max_body_bytes):
             return await _reply(send, 413 if declared.isdigit() else 400,
                                 f"the body must be at most {self.max_body_bytes:,} bytes "
                                 f"(Content-Length: {declared[:20].decode('latin-1')})")
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_body_bytes:  # chunked bodies: refused while reading
-                return await _reply(send, 413, f"the body must be at most "
-                                    f"{self.max_body_bytes:,} bytes")
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        body = await _read_body(receive, None if declared is None else int(declared),
+                                self.max_body_bytes)
+        if isinstance(body, str):
+            return await _reply(send, 413, body) if body else None
         replayed = False
 
         async def replay():
@@ -192,6 +185,23 @@ class Guard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         return await self.app(scope, replay, send)
+
+
+async def _read_body(receive, declared: int | None, limit: int) -> bytes | str:
+    """The whole body, into one buffer sized by Content-Length when it is declared.
+
+    Counted while it arrives: more than `limit` bytes (or than declared) is refused before
+    the rest is read. Returns the refusal's message instead ("" when the client left)."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return ""
+        body += message.get("body", b"")
+        if len(body) > (limit if declared is None else min(limit, declared)):
+            return f"the body must be at most {limit:,} bytes (and no longer than declared)"
+        if not message.get("more_body", False):
+            return bytes(body)
 
 
 async def _reply(send, status: int, detail: str, headers=()) -> None:

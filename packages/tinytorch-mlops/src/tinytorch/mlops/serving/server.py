@@ -5,6 +5,12 @@ What it teaches: binding to port 0 asks the operating system for any free port, 
 never collide with each other or with a running service; the socket is created first and
 handed to uvicorn, so the chosen port is known before the server starts.
 
+The listening socket has TCP_NODELAY set (accepted connections inherit it). Without it a
+keep-alive client waited ~40 ms for every response: the server writes the headers and the
+body separately, Nagle's algorithm holds the second write until the first is
+acknowledged, and the client delays that acknowledgement by 40 ms (measured: /health took
+44 ms per request on a kept-alive connection, 2 ms with TCP_NODELAY).
+
 Systems lesson: the server listens on 127.0.0.1 unless told otherwise; 0.0.0.0 would
 expose the model to the whole network, and then a bearer token (`token=`) is the least
 it needs (TLS, from a reverse proxy, is the next thing: a token sent in clear is readable
@@ -30,8 +36,22 @@ def serve(service: ModelService, host: str = "127.0.0.1", port: int = 8000,
           max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
     """Serve until interrupted (Ctrl-C). With `token`, every request needs
     `Authorization: Bearer <token>`."""
-    uvicorn.run(create_app(service, token, max_body_bytes), host=host, port=port,
-                log_level=log_level)
+    sock = listening_socket(host, port)
+    config = uvicorn.Config(create_app(service, token, max_body_bytes), log_level=log_level)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket with TCP_NODELAY (no Nagle delay on small responses)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    return sock
 
 
 @contextlib.contextmanager
@@ -39,9 +59,7 @@ def background_server(service: ModelService, host: str = "127.0.0.1",
                       startup_timeout: float = 20.0, token: str | None = None,
                       max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Iterator[str]:
     """Run the server in a thread on a free port; yields its base URL; stops it on exit."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock = listening_socket(host, 0)
     port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(service, token, max_body_bytes), log_level="warning",
                             access_log=False)

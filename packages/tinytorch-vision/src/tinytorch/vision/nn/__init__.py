@@ -10,9 +10,11 @@ from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv2d
 from .dropout import Dropout2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .shapes import STATE_SHAPES
 
-# the layers a saved architecture spec may name (entry point group `tinytorch.buildable`)
-BUILDABLE = (AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout2d, MaxPool2d)
+# the layers a saved architecture spec may name (entry point group `tinytorch.buildable`),
+# each with the function that gives its state shapes from its arguments (see shapes.py)
+BUILDABLE = dict(STATE_SHAPES)
 
 __all__ = ["BUILDABLE", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d",
            "Dropout2d", "MaxPool2d"]

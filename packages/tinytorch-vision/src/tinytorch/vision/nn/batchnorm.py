@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core.autograd import no_grad
+from tinytorch.core.memory import allocating
 from tinytorch.core.nn import Module, Parameter
 from tinytorch.core.tensor import Tensor
 
@@ -40,6 +41,10 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = np.float32 if dtype is None else dtype
+        with allocating(name, f"{num_features:,} features"):
+            self._allocate(num_features, dtype, affine, track_running_stats)
+
+    def _allocate(self, num_features: int, dtype, affine: bool, track_running_stats: bool):
         self.weight = Parameter(np.ones(num_features, dtype=dtype)) if affine else None
         self.bias = Parameter(np.zeros(num_features, dtype=dtype)) if affine else None
         if track_running_stats:

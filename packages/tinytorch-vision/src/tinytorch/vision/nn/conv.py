@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from tinytorch.core.memory import allocating
 from tinytorch.core.nn import Module, Parameter, init
 from tinytorch.core.nn.sizes import pair
 
@@ -50,9 +51,10 @@ class Conv2d(Module):
                              f"convolutions (stride={self.stride})")
         dtype = np.float32 if dtype is None else dtype
         shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=dtype))
-        self.bias = Parameter(np.empty((out_channels,), dtype=dtype)) if bias else None
-        self.reset_parameters()
+        with allocating("Conv2d", f"a weight of shape {shape}"):
+            self.weight = Parameter(np.empty(shape, dtype=dtype))
+            self.bias = Parameter(np.empty((out_channels,), dtype=dtype)) if bias else None
+            self.reset_parameters()
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))

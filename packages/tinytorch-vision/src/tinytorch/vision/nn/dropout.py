@@ -18,8 +18,7 @@ from .. import functional as VF
 class Dropout2d(Module):
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout2d: probability has to be between 0 and 1, but got {p}")
+        VF.check_probability("Dropout2d", p)
         self.p = p
 
     def forward(self, x):
