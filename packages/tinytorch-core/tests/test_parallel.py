@@ -127,3 +127,8 @@ def test_gelu_in_blocks_matches_torch():
 
     with parallel.configured(threads=2, block_bytes=2048, min_parallel_bytes=0):
         check_op([(9, 40, 24)], F.gelu, torch.nn.functional.gelu, low=-6.0, high=6.0)
+
+
+def test_one_thread_unless_asked(monkeypatch):
+    monkeypatch.delenv("TINYTORCH_NUM_THREADS", raising=False)
+    assert parallel._default_threads() == 1

@@ -25,6 +25,13 @@ computation to rounding, not bit for bit.
 Systems lessons:
 - Speed-up is bounded by the memory bus, not only by the core count: two cores rarely
   give 2x on a memory-bound op; blocking often gives more than threads do.
+- Threads compete with BLAS's own threads. OpenBLAS keeps its worker threads spinning
+  for a while after every matrix product, so on a 2-core machine the second core is
+  rarely free for a second pool thread: measured on the development machine (2 cores),
+  milestone 03's training step took 244 ms with one pool thread and 330 ms with two, and
+  TinyGPT's 88-98 ms against 98-150 ms. That is why the default is one thread (the blocks
+  still run, for the cache); `set_num_threads(2)` or TINYTORCH_NUM_THREADS=2 turns the
+  pool on, worth it when BLAS runs single-threaded or the machine has cores to spare.
 - A task costs ~10-50 microseconds to hand to a thread, so tiny arrays run inline: work
   below `MIN_PARALLEL_BYTES` is never split.
 """
@@ -45,6 +52,7 @@ _state = {"threads": None, "pool": None}
 
 
 def _default_threads() -> int:
+    """TINYTORCH_NUM_THREADS if set, else 1 (see the module docstring for why)."""
     configured = os.environ.get("TINYTORCH_NUM_THREADS")
     if configured:
         try:
@@ -55,14 +63,11 @@ def _default_threads() -> int:
         if value < 1:
             raise ValueError(f"TINYTORCH_NUM_THREADS must be a positive integer, got {value}")
         return value
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    return 1
 
 
 def get_num_threads() -> int:
-    """How many threads memory-bound ops use (default: the CPUs this process may use)."""
+    """How many threads memory-bound ops use (default 1, or TINYTORCH_NUM_THREADS)."""
     if _state["threads"] is None:
         _state["threads"] = _default_threads()
     return _state["threads"]
