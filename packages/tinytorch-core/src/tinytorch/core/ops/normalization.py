@@ -16,6 +16,8 @@ Systems lessons:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import parallel
@@ -26,16 +28,18 @@ from ..cost import Cost
 class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps):
-        rows = x.reshape(-1, int(np.prod([x.shape[a] for a in axes], dtype=np.int64)))
+        normalized = tuple(x.shape[a] for a in axes)
+        rows = x.reshape(-1, math.prod(normalized))
         x_hat, rstd = np.empty_like(rows), np.empty((len(rows), 1), dtype=x.dtype)
         out = np.empty_like(rows) if weight is not None or bias is not None else x_hat
         w = None if weight is None else weight.reshape(-1)
         b = None if bias is None else bias.reshape(-1)
-        eps = x.dtype.type(eps)
+        eps, inv_features = x.dtype.type(eps), x.dtype.type(1.0 / max(rows.shape[1], 1))
 
         def block(r):
-            centered = rows[r] - rows[r].mean(axis=1, keepdims=True)
-            var = np.einsum("ij,ij->i", centered, centered)[:, None] / x.dtype.type(rows.shape[1])
+            part = rows[r]
+            centered = part - np.add.reduce(part, axis=1, keepdims=True) * inv_features
+            var = np.einsum("ij,ij->i", centered, centered)[:, None] * inv_features
             rstd[r] = 1.0 / np.sqrt(var + eps)
             np.multiply(centered, rstd[r], out=x_hat[r])
             if w is not None:
@@ -44,9 +48,12 @@ class LayerNorm(Function):
                 np.add(x_hat[r] if w is None else out[r], b, out=out[r])
 
         # a block touches ~4 row-sized arrays (x, centered, x_hat, out): size blocks by that
-        parallel.for_each_block(block, len(rows), rows[0].nbytes * 4 if len(rows) else 0)
+        if rows.nbytes * 4 <= parallel.BLOCK_BYTES:
+            block(slice(None))  # one block: skip the blocking machinery (a token at a time)
+        else:
+            parallel.for_each_block(block, len(rows), rows[0].nbytes * 4)
         ctx.save_for_backward(x_hat, rstd, weight)
-        ctx.shapes = (x.shape, tuple(x.shape[a] for a in axes))
+        ctx.shapes = (x.shape, normalized)
         return out.reshape(x.shape)
 
     @staticmethod
