@@ -61,11 +61,16 @@ def get_rng(generator: Generator | None = None) -> np.random.Generator:
     # END SOLUTION
 
 
+def dropout_keep(rng: np.random.Generator, shape, p: float) -> np.ndarray:
+    """Which elements survive dropout: True with probability 1 - p, one byte each (what
+    attention saves for backward instead of a float multiplier 4x its size)."""
+    return rng.random(shape) >= p
+
+
 def dropout_mask(rng: np.random.Generator, shape, p: float, dtype) -> np.ndarray:
     """Inverted dropout's multiplier: 0 with probability p, else 1 / (1 - p), in `dtype`.
 
     Scaling the survivors at training time keeps every activation's expected value, so
     evaluation needs no rescaling at all (`model.eval()` skips dropout). 0 < p < 1.
     """
-    keep = rng.random(shape) >= p
-    return (keep / (1.0 - p)).astype(dtype)
+    return (dropout_keep(rng, shape, p) / (1.0 - p)).astype(dtype)

@@ -152,7 +152,7 @@ class Tensor:
     def size(self, dim: int | None = None):
         if dim is None:
             return self.array.shape
-        return self.array.shape[_check_dim("size", dim, self.ndim)]
+        return self.array.shape[check_dim("size", dim, self.ndim)]
 
     def numel(self) -> int:
         return int(self.array.size)
@@ -246,7 +246,7 @@ class Tensor:
         The device must be the CPU (the only one TinyTorch has); a GPU fails like CPU-only
         torch. Converting to the tensor's own dtype returns the tensor itself.
         """
-        target_dtype, target_device = _to_args(args, dtype, device)
+        target_dtype, target_device = parse_to_args(args, dtype, device)
         devices.resolve("to", target_device)
         out = self if target_dtype is None else self._cast(dtypes.as_dtype(target_dtype))
         return out.clone() if copy and out is self else out
@@ -808,7 +808,7 @@ def _floating(t: Tensor) -> Tensor:
     return t if t.array.dtype.kind == "f" else t._cast(dtypes.default_float)
 
 
-def _to_args(args, dtype, device) -> tuple:
+def parse_to_args(args, dtype, device) -> tuple:
     """Sort the positional arguments of `Tensor.to` / `Module.to` into (dtype, device)."""
     for arg in args:
         if isinstance(arg, Tensor):
@@ -830,7 +830,7 @@ def _shape_args(args) -> tuple:
     return tuple(int(a) for a in args)
 
 
-def _check_dim(op: str, dim: int, ndim: int) -> int:
+def check_dim(op: str, dim: int, ndim: int) -> int:
     if not isinstance(dim, (numbers.Integral, np.integer)):
         raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
     lo = -max(ndim, 1)

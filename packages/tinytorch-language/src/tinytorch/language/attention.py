@@ -40,7 +40,7 @@ import numpy as np
 from tinytorch.core.autograd import Function
 from tinytorch.core.bad_input import as_array
 from tinytorch.core.cost import Cost, attention_products
-from tinytorch.core.random import get_rng
+from tinytorch.core.random import dropout_keep, get_rng
 from tinytorch.core.tensor import Tensor
 
 # ---------------------------------------------------------------- masks -> additive bias
@@ -90,7 +90,7 @@ def attention_forward(q, k, v, bias, scale: float, dropout_p: float = 0.0, rng=N
     keep = None
     weights = probs
     if dropout_p > 0.0:
-        keep = rng.random(probs.shape) >= dropout_p
+        keep = dropout_keep(rng, probs.shape, dropout_p)
         weights = probs * (keep / q.dtype.type(1.0 - dropout_p)).astype(q.dtype)
     return np.matmul(weights, v), probs, keep
 

@@ -22,7 +22,7 @@ import numpy as np
 from .. import devices
 from ..autograd import RemovableHandle
 from ..dtypes import as_dtype
-from ..tensor import Tensor, _to_args
+from ..tensor import Tensor, parse_to_args
 
 
 class Parameter(Tensor):
@@ -225,7 +225,7 @@ class Module:
         """`to(device)`, `to(dtype)`, `to(device, dtype)`, as in PyTorch: parameters and
         buffers stay the same objects (optimizers keep working); a GPU fails like CPU-only
         torch; a floating dtype converts floating parameters and buffers."""
-        dtype, device = _to_args(args, dtype, device)
+        dtype, device = parse_to_args(args, dtype, device)
         devices.resolve("Module.to", device)
         if dtype is None:
             return self

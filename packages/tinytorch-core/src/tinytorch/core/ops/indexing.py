@@ -16,7 +16,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..cost import FREE, Cost, data_movement, returned, scatter_add_back
-from ..tensor import Tensor, _check_dim
+from ..tensor import Tensor, check_dim
 from .arithmetic import as_operands
 
 
@@ -162,7 +162,7 @@ class Gather(Function):
 
 
 def gather(a: Tensor, dim: int, index) -> Tensor:
-    dim = _check_dim("gather", dim, a.ndim)
+    dim = check_dim("gather", dim, a.ndim)
     idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got {idx.dtype}")
@@ -283,7 +283,7 @@ class IndexAdd(Function):
 
 
 def index_add(a: Tensor, dim: int, index, source, alpha=1) -> Tensor:
-    dim = _check_dim("index_add", dim, a.ndim)
+    dim = check_dim("index_add", dim, a.ndim)
     idx = _index_tensor("index_add", index)
     source = source if isinstance(source, Tensor) else Tensor(source)
     expected = a.shape[:dim] + (len(idx),) + a.shape[dim + 1:]
@@ -326,7 +326,7 @@ class Scatter(Function):
 
 
 def scatter(a: Tensor, dim: int, index, src) -> Tensor:
-    dim = _check_dim("scatter", dim, a.ndim)
+    dim = check_dim("scatter", dim, a.ndim)
     idx = _index_tensor("scatter", index)
     if idx.ndim != a.ndim:
         raise ValueError(f"scatter: index has {idx.ndim} dims but input has {a.ndim}")

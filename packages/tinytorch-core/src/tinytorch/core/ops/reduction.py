@@ -17,7 +17,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..cost import FREE, Cost, data_movement, pointwise, returned
-from ..tensor import Tensor, _check_dim
+from ..tensor import Tensor, check_dim
 
 
 def normalize_dims(op: str, dim, ndim: int):
@@ -25,7 +25,7 @@ def normalize_dims(op: str, dim, ndim: int):
     if dim is None:
         return None
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    axes = tuple(_check_dim(op, d, ndim) for d in dims)
+    axes = tuple(check_dim(op, d, ndim) for d in dims)
     if len(set(axes)) != len(axes):
         raise ValueError(f"{op}: dim {dim} names the same dimension twice")
     return axes
@@ -223,7 +223,7 @@ def max_min(a: Tensor, dim, keepdim, mode):
         raise RuntimeError(f"{mode}: cannot reduce an empty tensor of shape {a.shape}")
     if dim is None:
         return MaxMin.apply(a, mode)
-    dim = _check_dim(mode, dim, a.ndim)
+    dim = check_dim(mode, dim, a.ndim)
     find = np.argmax if mode == "max" else np.argmin
     indices = find(a.array, axis=dim, keepdims=True).astype(np.int64)
     values = MaxMinDim.apply(a, indices, dim, keepdim)
@@ -234,13 +234,13 @@ def arg_reduce(a: Tensor, dim, keepdim, mode) -> Tensor:
     fn = np.argmax if mode == "argmax" else np.argmin
     if dim is None:
         return Tensor._make(np.asarray(fn(a.array), dtype=np.int64))
-    dim = _check_dim(mode, dim, a.ndim)
+    dim = check_dim(mode, dim, a.ndim)
     return Tensor._make(fn(a.array, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def softmax(a: Tensor, dim: int = -1) -> Tensor:
-    return Softmax.apply(a, _check_dim("softmax", dim, a.ndim))
+    return Softmax.apply(a, check_dim("softmax", dim, a.ndim))
 
 
 def log_softmax(a: Tensor, dim: int = -1) -> Tensor:
-    return LogSoftmax.apply(a, _check_dim("log_softmax", dim, a.ndim))
+    return LogSoftmax.apply(a, check_dim("log_softmax", dim, a.ndim))

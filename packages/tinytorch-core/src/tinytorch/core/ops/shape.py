@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..cost import Cost, data_movement, sum_back
-from ..tensor import Tensor, _check_dim
+from ..tensor import Tensor, check_dim
 from .indexing import getitem
 
 
@@ -150,8 +150,8 @@ def reshape(a: Tensor, shape: tuple, view: bool = False) -> Tensor:
 def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if a.ndim == 0:
         return reshape(a, (1,))
-    start = _check_dim("flatten", start_dim, a.ndim)
-    end = _check_dim("flatten", end_dim, a.ndim)
+    start = check_dim("flatten", start_dim, a.ndim)
+    end = check_dim("flatten", end_dim, a.ndim)
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} cannot come after end_dim {end_dim}")
     shape = a.shape[:start] + (-1,) + a.shape[end + 1:]
@@ -165,13 +165,13 @@ def squeeze(a: Tensor, dim=None) -> Tensor:
         shape = tuple(n for n in a.shape if n != 1)
     else:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        axes = {_check_dim("squeeze", d, a.ndim) for d in dims}
+        axes = {check_dim("squeeze", d, a.ndim) for d in dims}
         shape = tuple(n for i, n in enumerate(a.shape) if not (i in axes and n == 1))
     return reshape(a, shape)
 
 
 def unsqueeze(a: Tensor, dim: int) -> Tensor:
-    axis = _check_dim("unsqueeze", dim, a.ndim + 1)
+    axis = check_dim("unsqueeze", dim, a.ndim + 1)
     return reshape(a, a.shape[:axis] + (1,) + a.shape[axis:])
 
 
@@ -179,7 +179,7 @@ def permute(a: Tensor, dims: tuple) -> Tensor:
     if len(dims) != a.ndim:
         raise ValueError(f"permute: number of dims {len(dims)} does not match the tensor's "
                          f"{a.ndim} dimensions (shape {a.shape})")
-    axes = tuple(_check_dim("permute", d, a.ndim) for d in dims)
+    axes = tuple(check_dim("permute", d, a.ndim) for d in dims)
     if sorted(axes) != list(range(a.ndim)):
         raise ValueError(f"permute: dims {dims} are not a permutation of 0..{a.ndim - 1}")
     if axes == tuple(range(a.ndim)):
@@ -191,7 +191,7 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     if a.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return a
     axes = list(range(a.ndim))
-    i, j = _check_dim("transpose", dim0, a.ndim), _check_dim("transpose", dim1, a.ndim)
+    i, j = check_dim("transpose", dim0, a.ndim), check_dim("transpose", dim1, a.ndim)
     axes[i], axes[j] = axes[j], axes[i]
     return permute(a, tuple(axes))
 
@@ -235,7 +235,7 @@ def _check_joinable(op: str, tensors) -> list:
 def cat(tensors, dim: int = 0) -> Tensor:
     tensors = _check_joinable("cat", tensors)
     ndim = tensors[0].ndim
-    axis = _check_dim("cat", dim, ndim)
+    axis = check_dim("cat", dim, ndim)
     for t in tensors:
         if t.ndim != ndim or any(t.shape[i] != tensors[0].shape[i]
                                  for i in range(ndim) if i != axis):
@@ -249,12 +249,12 @@ def stack(tensors, dim: int = 0) -> Tensor:
     if len({t.shape for t in tensors}) > 1:
         raise ValueError(f"stack: expects each tensor to be equal size, got "
                          f"{[t.shape for t in tensors]}")
-    axis = _check_dim("stack", dim, tensors[0].ndim + 1)
+    axis = check_dim("stack", dim, tensors[0].ndim + 1)
     return Stack.apply(*tensors, dim=axis)
 
 
 def split(a: Tensor, split_size, dim: int = 0) -> tuple:
-    axis = _check_dim("split", dim, a.ndim)
+    axis = check_dim("split", dim, a.ndim)
     length = a.shape[axis]
     if isinstance(split_size, numbers.Integral):
         if split_size <= 0:
@@ -276,5 +276,5 @@ def split(a: Tensor, split_size, dim: int = 0) -> tuple:
 def chunk(a: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    length = a.shape[_check_dim("chunk", dim, a.ndim)]
+    length = a.shape[check_dim("chunk", dim, a.ndim)]
     return split(a, max(1, -(-length // chunks)), dim)

@@ -15,7 +15,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..tensor import Tensor, _check_dim
+from ..tensor import Tensor, check_dim
 from .indexing import gather
 
 SortResult = namedtuple("sort", ["values", "indices"])
@@ -30,7 +30,7 @@ def _order(values: np.ndarray, dim: int, descending: bool, stable: bool) -> np.n
 
 
 def argsort(a: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
-    dim = _check_dim("argsort", dim, a.ndim)
+    dim = check_dim("argsort", dim, a.ndim)
     if a.ndim == 0:
         return Tensor._make(np.zeros((), np.int64))
     return Tensor._make(_order(a.array, dim, descending, stable).astype(np.int64))
@@ -45,7 +45,7 @@ def sort(a: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
 
 def topk(a: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """The k largest (or smallest) entries along `dim`, with their indices."""
-    dim = _check_dim("topk", dim, a.ndim)
+    dim = check_dim("topk", dim, a.ndim)
     size = a.shape[dim] if a.ndim else 1
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= size:
         raise RuntimeError(f"topk: k ({k}) must be an int in [0, {size}] for dim {dim} of "
