@@ -280,7 +280,7 @@ def test_the_seed_fixes_the_inputs(built, tmp_path):
 # ---------------------------------------------------------------- cheats
 
 
-RELU_FORWARD = "ctx.positive = a > 0\n        return np.maximum(a, 0, dtype=a.dtype)"
+RELU_FORWARD = "ctx.save_for_backward(a > 0)\n        return np.maximum(a, 0, dtype=a.dtype)"
 
 
 def _cheat_relu(built, tmp_path, body: str, top: str = "", name: str = "cheat",
@@ -291,7 +291,7 @@ def _cheat_relu(built, tmp_path, body: str, top: str = "", name: str = "cheat",
     cell = next(c for c in notebook.cells if c.metadata.nbgrader.get("grade_id") == "ReLU")
     if header:
         cell.source = cell.source.replace("class ReLU(Function):", header)
-    start = cell.source.index("        # BEGIN SOLUTION\n        ctx.positive")
+    start = cell.source.index("        # BEGIN SOLUTION\n        ctx.save_for_backward(a > 0)")
     end = cell.source.index("        # END SOLUTION", start)
     cell.source = top + cell.source[:start] + body + cell.source[end:]
     out = tmp_path / f"{name}.ipynb"
@@ -388,8 +388,9 @@ def test_installed_tests_are_read_only_to_submissions(built, tmp_path):
 def test_debug_prints_keep_full_marks(built, tmp_path):
     noisy = _cheat_relu(built, tmp_path,
                         "        print('debug: relu input', a.shape, a.dtype)\n"
-                        "        ctx.positive = a > 0\n"
-                        "        print('debug: positive', ctx.positive.sum())\n"
+                        "        positive = a > 0\n"
+                        "        ctx.save_for_backward(positive)\n"
+                        "        print('debug: positive', positive.sum())\n"
                         "        return np.maximum(a, 0, dtype=a.dtype)\n",
                         "print('debug: the ReLU cell ran')\n")
     report = grade("03", noisy)

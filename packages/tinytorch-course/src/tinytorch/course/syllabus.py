@@ -176,8 +176,8 @@ MODULES: tuple[CourseModule, ...] = (
                    f"{C}.ops.pointwise:Tanh.forward", f"{C}.ops.reduction:Softmax.forward"),
         hints={
             f"{C}.ops.pointwise:ReLU.forward":
-                "keep the boolean mask a > 0 in ctx.positive (backward needs it) and return "
-                "max(a, 0) in a's dtype",
+                "save the boolean mask a > 0 with ctx.save_for_backward (backward needs it) "
+                "and return max(a, 0) in a's dtype",
             f"{C}.ops.pointwise:Sigmoid.forward":
                 "1 / (1 + exp(-a)) overflows for large |a|; use 0.5 * (tanh(a / 2) + 1)",
             f"{C}.ops.pointwise:Tanh.forward": "np.tanh",
