@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tinytorch.core as tt
-from tinytorch.core.autograd import check_saved_versions, defined_functions, register_op_hook
+from tinytorch.core.autograd import check_saved_versions, defined_functions
+from tinytorch.core.testing import check_factory_saved_versions
 from tinytorch.language.attention import ScaledDotProductAttention, scaled_dot_product_attention
 from tinytorch.language.embedding import embedding
 from tinytorch.language.feedforward import FeedForward
@@ -49,12 +50,7 @@ LANGUAGE_FUNCTIONS = defined_functions("tinytorch.language")
 
 @pytest.mark.parametrize("name", sorted(LANGUAGE_FUNCTIONS))
 def test_in_place_edits_after_forward_never_give_a_silent_wrong_gradient(name):
-    assert name in FACTORIES, f"no input factory for {name}: add one to FACTORIES"
-    fn, inputs = FACTORIES[name]()
-    ran = []
-    with register_op_hook(lambda event: ran.append(event.function)):
-        check_saved_versions(fn, inputs)
-    assert LANGUAGE_FUNCTIONS[name] in ran, f"the factory of {name} does not run {name}"
+    check_factory_saved_versions(name, LANGUAGE_FUNCTIONS, FACTORIES)
 
 
 def test_the_packed_layout_of_the_attention_kernel_checks_its_input():

@@ -10,7 +10,8 @@ import pytest
 
 import tinytorch.core as tt
 import tinytorch.vision.functional as VF
-from tinytorch.core.autograd import check_saved_versions, defined_functions, register_op_hook
+from tinytorch.core.autograd import check_saved_versions, defined_functions
+from tinytorch.core.testing import check_factory_saved_versions
 
 _rng = np.random.default_rng(0)
 
@@ -48,12 +49,7 @@ VISION_FUNCTIONS = defined_functions("tinytorch.vision")
 
 @pytest.mark.parametrize("name", sorted(VISION_FUNCTIONS))
 def test_in_place_edits_after_forward_never_give_a_silent_wrong_gradient(name):
-    assert name in FACTORIES, f"no input factory for {name}: add one to FACTORIES"
-    fn, inputs = FACTORIES[name]()
-    ran = []
-    with register_op_hook(lambda event: ran.append(event.function)):
-        check_saved_versions(fn, inputs)
-    assert VISION_FUNCTIONS[name] in ran, f"the factory of {name} does not run {name}"
+    check_factory_saved_versions(name, VISION_FUNCTIONS, FACTORIES)
 
 
 def test_batch_norm_in_eval_mode_checks_its_weight_and_running_mean():

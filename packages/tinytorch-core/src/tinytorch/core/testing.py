@@ -181,3 +181,19 @@ def compare_param_grads(tt_module, torch_module, mapping=None, atol=None, rtol=N
         assert_close(target.grad.array, param.grad.numpy(), f"gradient of {name}", atol, rtol)
         compared += 1
     return compared
+
+
+def check_factory_saved_versions(name: str, functions: dict, factories: dict) -> None:
+    """The saved-versions test of one op of a package: its factory's call runs the op, and
+    in-place edits of any input after forward give the version error or the unedited
+    gradients (`autograd.check_saved_versions`), never a silent wrong gradient.
+
+    `functions`: name -> Function class (`autograd.defined_functions(package)`);
+    `factories`: name -> () -> (fn, inputs). An op without a factory fails, by name.
+    """
+    assert name in factories, f"no input factory for {name}: add one to FACTORIES"
+    fn, inputs = factories[name]()
+    ran = []
+    with autograd.register_op_hook(lambda event: ran.append(event.function)):
+        autograd.check_saved_versions(fn, inputs)
+    assert functions[name] in ran, f"the factory of {name} does not run {name}"
