@@ -149,6 +149,31 @@ def test_gelu_matches_torch(dtype, approximate):
     check_gradcheck([(3, 4)], lambda a: F.gelu(a, approximate), low=-3, high=3)
 
 
+def test_gelu_with_derivative_float32_matches_float64_exact():
+    """The float32 polynomial path (gelu and gelu' from one exp) against math.erf in float64,
+    over the whole useful range, both tails included."""
+    from tinytorch.core.ops import gelu_with_derivative
+
+    x = np.concatenate([np.linspace(-12, 12, 20001), [0.0, -0.0, 1e-30, -1e-30, np.nan]])
+    x = x.astype(np.float32).astype(np.float64)  # exactly representable in both
+    value, slope = gelu_with_derivative(x.astype(np.float32))
+    exact_value, exact_slope = gelu_with_derivative(x)
+    assert value.dtype == slope.dtype == np.float32
+    finite = ~np.isnan(x)
+    tolerance = 4e-7 * np.maximum(1.0, np.abs(x[finite]))
+    assert np.all(np.abs(value[finite] - exact_value[finite]) <= tolerance)
+    assert np.all(np.abs(slope[finite] - exact_slope[finite]) <= tolerance)
+    assert np.isnan(value[-1]) and np.isnan(slope[-1])
+    sample = x[finite][::500]  # and the float64 reference is torch's gradient
+    np.testing.assert_allclose(exact_slope[finite][::500], _gelu_grad(sample), atol=1e-12)
+
+
+def _gelu_grad(x: np.ndarray) -> np.ndarray:
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.gelu(t).sum().backward()
+    return t.grad.numpy()
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_leaky_relu_matches_torch(dtype):
     import tinytorch.core.nn.functional as F

@@ -119,6 +119,19 @@ def test_gelu_kernels_in_blocks_equal_the_one_block_path(shape):
         np.testing.assert_array_equal(normal_cdf(transposed), cdf)
 
 
+@pytest.mark.parametrize("shape", [(7, 33, 65), (1000,), (3, 1)])
+def test_gelu_with_derivative_in_blocks_equals_the_one_block_path(shape):
+    from tinytorch.core.ops import gelu_with_derivative
+
+    x = (np.random.default_rng(1).standard_normal(shape) * 4).astype(np.float32)
+    with parallel.configured(threads=1, block_bytes=1 << 60):
+        value, slope = gelu_with_derivative(x)
+    with parallel.configured(threads=2, block_bytes=1024, min_parallel_bytes=0):
+        blocked = gelu_with_derivative(np.asfortranarray(x))
+    np.testing.assert_array_equal(blocked[0], value)
+    np.testing.assert_array_equal(blocked[1], slope)
+
+
 def test_gelu_in_blocks_matches_torch():
     import torch
 

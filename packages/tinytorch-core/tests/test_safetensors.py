@@ -153,3 +153,43 @@ def test_every_dtype_code_round_trips(tmp_path):
         save_file({"x": array}, tmp_path / f"{code}.safetensors")
         loaded, _ = load_file(tmp_path / f"{code}.safetensors")
         np.testing.assert_array_equal(loaded["x"], array)
+
+
+def _depth_by_hand(raw: bytes) -> tuple[int, bool]:
+    """The reference: walk the bytes, skipping strings (with their escapes). Returns the
+    deepest nesting and whether every string was closed."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in raw.decode("latin-1"):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest, not in_string
+
+
+def test_nesting_depth_matches_a_walk_over_the_bytes():
+    from tinytorch.core.serialization.safetensors import nesting_depth
+
+    rng = np.random.default_rng(0)
+    alphabet = list('[]{}"\\,:0 a_yY}')  # brackets, strings, escapes, near-miss bytes
+    bodies = [b"", b"[]", b'{"a": [[1, 2], [3]]}', b'["[[[", "\\"[", {"k": "]"}]',
+              b"[" * 1000 + b"]" * 1000]
+    bodies += ["".join(rng.choice(alphabet, rng.integers(1, 60))).encode() for _ in range(300)]
+    compared = 0
+    for body in bodies:
+        deepest, closed = _depth_by_hand(body)
+        if closed:  # a body with an unterminated string is refused by the JSON parser anyway
+            assert nesting_depth(body) == deepest, body
+            compared += 1
+    assert compared > 150

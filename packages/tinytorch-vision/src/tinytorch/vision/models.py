@@ -10,6 +10,14 @@ What it teaches: a VGG-style CNN is a stack of stages; each stage is `n` times
 resolution while the next stage doubles the width. The head flattens the last feature
 map into a Linear classifier (or averages it globally first).
 
+One reordering, exact: a stage's last ReLU runs after the max pool, not before it.
+ReLU and max commute (max(relu(a), relu(b)) = relu(max(a, b)), because ReLU never
+reorders values), and so do their gradients: the pooled gradient goes to the window's
+winner only where it is positive in both orders. Pooled, the ReLU touches 4x fewer
+numbers, forward and backward. The parameters keep their places (ReLU and pooling have
+none), so the state_dict names are those of the textbook order [conv, BN, ReLU, pool];
+tests/test_models.py checks loss and every gradient against PyTorch's textbook order.
+
 Why save the architecture with the weights: a state_dict is only names and arrays; to use
 it later (profiling in tinytorch.perf, compression in tinytorch.mlops) you must rebuild the
 same architecture first. Core's model file stores it as JSON (plus the config that made
@@ -64,11 +72,14 @@ def build_cnn(config: dict) -> nn.Sequential:
     cfg = full_config(config)
     layers, channels = [], cfg["in_channels"]
     for width, convs in cfg["stages"]:
-        for _ in range(convs):
+        for _ in range(convs - 1):
             layers += [Conv2d(channels, width, 3, padding=1, bias=False), BatchNorm2d(width),
                        nn.ReLU()]
             channels = width
-        layers.append(MaxPool2d(2))
+        # the stage's last ReLU runs after the pool: the same function, 4x fewer pixels
+        layers += [Conv2d(channels, width, 3, padding=1, bias=False), BatchNorm2d(width),
+                   MaxPool2d(2), nn.ReLU()]
+        channels = width
     if cfg["dropout"]:
         layers.append(Dropout2d(cfg["dropout"]))
     if cfg["head"] == "avgpool":

@@ -55,6 +55,7 @@ from .pointwise import (
     clamp,
     erf,
     gelu_derivative,
+    gelu_with_derivative,
     normal_cdf,
 )
 from .reduction import (

@@ -104,7 +104,8 @@ from tinytorch.vision.milestones.cifar10_report import (
 TARGET_ACCURACY = 0.75
 BUDGET_SECONDS = 30 * 60
 PRESET = {"stages": [[32, 1], [64, 1], [128, 1]], "hidden": 256}
-RESERVE_SECONDS = 120  # evaluation, saving, and slack inside the budget
+RESERVE_FRACTION, MIN_RESERVE_SECONDS = 1 / 15, 30  # evaluation, saving and slack: 2 min of
+# 30, 32 s of 8 (measured: predicting the 10,000 test images takes ~10 s, the report ~5 s)
 BATCH = 128
 MAX_LR = 0.05  # chosen on the validation split, see the docstring
 VAL_SIZE = 5000
@@ -284,7 +285,14 @@ def main(argv=None) -> int:
         steps = QUICK_STEPS if args.quick else args.epochs * len(loader)
         clock, plan = Clock(total_steps=steps), f"{steps} steps"
     else:
-        seconds = args.budget_minutes * 60 - RESERVE_SECONDS - (time.perf_counter() - start)
+        budget = args.budget_minutes * 60
+        reserve = max(MIN_RESERVE_SECONDS, RESERVE_FRACTION * budget)
+        seconds = budget - reserve - (time.perf_counter() - start)
+        if seconds <= 0:
+            console.print(f"[red]--budget-minutes {args.budget_minutes:g} leaves no time to "
+                          f"train: loading took {time.perf_counter() - start:.0f} s and "
+                          f"{reserve:.0f} s are kept for evaluation and saving")
+            return 2
         clock, plan = Clock(seconds=seconds), f"{seconds / 60:.1f} min of training"
     console.print(f"[bold]CIFAR-10 milestone ({mode})[/]: {data_label}; {len(train_x)} "
                   f"training images, {len(eval_x)} {eval_name} images")
@@ -319,10 +327,12 @@ def main(argv=None) -> int:
         monitor.history, predicted, eval_y, eval_x, classes,
         f"Milestone 03 ({mode}, {data_label}; curves: val = {count} random {eval_name} images)"),
         output / "report.png", console, "03_cifar10")
-    return report(console, mode, losses, accuracy, eval_name, wall, data_label)
+    return report(console, mode, losses, accuracy, eval_name, wall, data_label,
+                  args.budget_minutes * 60)
 
 
-def report(console, mode, losses, accuracy, eval_name, wall, data_label) -> int:
+def report(console, mode, losses, accuracy, eval_name, wall, data_label,
+           budget: float = BUDGET_SECONDS) -> int:
     checks = []
     if mode == "quick":
         first, last = np.mean(losses[:30]), np.mean(losses[-30:])
@@ -331,12 +341,13 @@ def report(console, mode, losses, accuracy, eval_name, wall, data_label) -> int:
     elif mode == "full":
         checks.append((f"{eval_name} accuracy", f">= {TARGET_ACCURACY:.0%}", f"{accuracy:.2%}",
                        accuracy >= TARGET_ACCURACY))
-        checks.append(("wall time", f"<= {BUDGET_SECONDS / 60:.0f} min", f"{wall / 60:.1f} min",
-                       wall <= BUDGET_SECONDS))
+        checks.append(("wall time", f"<= {budget / 60:g} min", f"{wall / 60:.1f} min",
+                       wall <= budget))
     console.print(claims_table("CIFAR-10 milestone", checks))
     passed = all(ok for *_, ok in checks)
     if mode == "full":
-        console.print(f"[bold]target >= {TARGET_ACCURACY:.0%} test accuracy in <= 30 min: "
+        console.print(f"[bold]target >= {TARGET_ACCURACY:.0%} test accuracy in <= "
+                      f"{budget / 60:g} min: "
                       f"achieved {accuracy:.2%} in {wall / 60:.1f} min wall -> "
                       f"{'PASSED' if passed else 'FAILED'}")
     else:

@@ -18,8 +18,9 @@ Systems lessons:
 - Layout: the op works on a (pixels, channels) matrix, so per-channel statistics are
   column reductions over contiguous rows; channels-last input needs no copy at all.
 - Fusion: written with generic ops this would be ~10 graph nodes, each saving an array;
-  fused, it saves x_hat and one number per channel, and backward is three passes over
-  the data.
+  fused, it saves its input and one number per channel (x_hat = (x - mean) * rstd is
+  recomputed inside backward's blocks, where it costs one subtraction on data already in
+  cache, instead of a whole array written by forward), and backward is two passes.
 - In eval mode batch norm is an affine map per channel (scale, shift), which is why
   deployment tools fold it into the preceding convolution's weights.
 """
@@ -45,23 +46,18 @@ class BatchNorm(Function):
     def forward(ctx, x, weight, bias, running_mean, running_var, *, training, momentum, eps):
         shape = x.shape
         x = to_rows(x)
-        rows = x.shape[0]
         eps = x.dtype.type(eps)
         if training:
             mean, var = batch_moments(x)
-            rstd = 1 / np.sqrt(var + eps)
             if running_mean is not None:
-                _update_running(running_mean, running_var, mean, var, rows, momentum)
-            x_hat, out = normalize(x, mean, rstd, weight, bias)
+                _update_running(running_mean, running_var, mean, var, len(x), momentum)
         else:
-            mean, rstd = running_mean, 1 / np.sqrt(running_var + eps)
-            scale = rstd if weight is None else weight * rstd
-            out = x * scale
-            out -= mean * scale
-            x_hat = x  # backward computes (x - mean) * rstd, only if weight's gradient is wanted
-            if bias is not None:
-                out += bias
-        ctx.save_for_backward(x_hat, mean, rstd, weight)
+            mean, var = running_mean, running_var
+        rstd = 1 / np.sqrt(var + eps)
+        out = normalize(x, mean, rstd, weight, bias)
+        # x itself, not x_hat: backward recomputes x - mean block by block, in cache, so
+        # forward writes one array instead of two
+        ctx.save_for_backward(x, mean, rstd, weight)
         ctx.training = training
         return from_rows(out, shape)
 
@@ -70,19 +66,17 @@ class BatchNorm(Function):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         shape = grad.shape
         grad = to_rows(grad)
-        x_hat, mean, rstd, weight = ctx.saved_tensors
-        if not ctx.training:  # eval saved x itself: normalise it only if needed
-            x_hat = (x_hat - mean) * rstd if need_w else None
+        x, mean, rstd, weight = ctx.saved_tensors
         sum_g = sum_gx = None
         if need_w or (need_x and ctx.training):
-            sum_g, sum_gx = column_sums(grad, x_hat)
+            sum_g, sum_gx = column_sums(grad, x, mean, rstd)
         elif need_b:
             sum_g = column_sum(grad)
         grad_x = None
         if need_x:
             scale = rstd if weight is None else weight * rstd
-            grad_x = input_gradient(grad, x_hat, scale, sum_g, sum_gx) if ctx.training \
-                else grad * scale
+            grad_x = input_gradient(grad, x, mean, rstd, scale, sum_g, sum_gx) \
+                if ctx.training else grad * scale
         if grad_x is not None:
             grad_x = from_rows(grad_x, shape)
         return grad_x, sum_gx if need_w else None, sum_g if need_b else None, None, None
@@ -130,45 +124,44 @@ def batch_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, m2 / x.dtype.type(len(x))
 
 
-def normalize(x, mean, rstd, weight, bias) -> tuple[np.ndarray, np.ndarray]:
-    """x_hat = (x - mean) * rstd and out = x_hat * weight + bias, in one blocked pass."""
-    x_hat = np.empty_like(x)
-    out = np.empty_like(x) if weight is not None or bias is not None else None
+def normalize(x, mean, rstd, weight, bias) -> np.ndarray:
+    """out = (x - mean) * rstd * weight + bias, in one blocked pass (x_hat is never stored)."""
+    scale = rstd if weight is None else weight * rstd
+    out = np.empty_like(x)
 
     def block_pass(block):
-        np.subtract(x[block], mean, out=x_hat[block])
-        x_hat[block] *= rstd
-        if out is None:
-            return
-        if weight is None:
-            np.copyto(out[block], x_hat[block])
-        else:
-            np.multiply(x_hat[block], weight, out=out[block])
+        np.subtract(x[block], mean, out=out[block])
+        out[block] *= scale
         if bias is not None:
             out[block] += bias
 
     parallel.for_each_block(block_pass, len(x), x[0].nbytes)
-    return x_hat, (x_hat.copy() if out is None else out)
+    return out
 
 
-def column_sums(grad, x_hat) -> tuple[np.ndarray, np.ndarray]:
-    """sum(grad) and sum(grad * x_hat) per column: the bias and weight gradients."""
+def column_sums(grad, x, mean, rstd) -> tuple[np.ndarray, np.ndarray]:
+    """sum(grad) and sum(grad * x_hat) per column (the bias and weight gradients), with
+    x_hat = (x - mean) * rstd recomputed one block at a time."""
     def sums(block):
-        return column_sum(grad[block]), np.einsum("ij,ij->j", grad[block], x_hat[block])
+        deviation = x[block] - mean
+        return column_sum(grad[block]), np.einsum("ij,ij->j", grad[block], deviation)
 
     parts = parallel.for_each_block(sums, len(grad), grad[0].nbytes)
-    return sum(g for g, _ in parts), sum(gx for _, gx in parts)
+    return sum(g for g, _ in parts), rstd * sum(gd for _, gd in parts)
 
 
-def input_gradient(grad, x_hat, scale, sum_g, sum_gx) -> np.ndarray:
-    """dL/dx = scale * (grad - mean(grad) - x_hat * mean(grad * x_hat)), blocked."""
+def input_gradient(grad, x, mean, rstd, scale, sum_g, sum_gx) -> np.ndarray:
+    """dL/dx = scale * (grad - mean(grad) - x_hat * mean(grad * x_hat)), blocked, with
+    x_hat * slope computed as (x - mean) * (rstd * slope)."""
     rows = grad.dtype.type(len(grad))
-    slope, offset = scale * sum_gx / rows, scale * sum_g / rows
+    slope, offset = scale * sum_gx / rows * rstd, scale * sum_g / rows
     grad_x = np.empty_like(grad)
 
     def block_pass(block):
+        deviation = x[block] - mean
+        deviation *= slope
         np.multiply(grad[block], scale, out=grad_x[block])
-        grad_x[block] -= x_hat[block] * slope
+        grad_x[block] -= deviation
         grad_x[block] -= offset
 
     parallel.for_each_block(block_pass, len(grad), grad[0].nbytes)
