@@ -25,6 +25,7 @@ from tinytorch.core.memory, which measures the real numpy buffers, not formulas.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -464,9 +465,85 @@ def kernel_figures() -> dict:
         base = base or seconds
         rows.append([name, f"{seconds * 1e3:.3f} ms", f"{2 * n**3 / seconds / 1e9:.3f}",
                      f"{base / seconds:,.0f}x"])
-    return {"tables": [table(f"One {n}x{n} float64 matmul, four implementations "
-                             "(tinytorch.perf.kernels)", ["kernel", "time", "GFLOP/s",
-                                                          "speed-up"], rows)]}
+    tables = [table(f"One {n}x{n} float64 matmul, four implementations "
+                    "(tinytorch.perf.kernels)", ["kernel", "time", "GFLOP/s", "speed-up"],
+                    rows), gelu_ladder()]
+    if importlib.util.find_spec("tinytorch.vision") is not None:
+        tables.append(relu_pool_ladder())
+    return {"tables": tables}
+
+
+def _ladder(title: str, steps, note: str = "") -> dict:
+    """Time each (name, fn) step (best of 7) and its speed-up over the first."""
+    rows, base = [], None
+    for name, fn in steps:
+        seconds = best_time(fn, repeat=7)
+        base = base or seconds
+        rows.append([name, f"{seconds * 1e3:.2f} ms", f"{base / seconds:.2f}x"])
+    return table(title, ["version", "forward + backward", "speed-up"], rows, note)
+
+
+def gelu_ladder() -> dict:
+    """Exact GELU, forward and backward, on milestone 04's FFN hidden activation."""
+    from tinytorch.core import parallel
+    from tinytorch.core.ops import gelu_derivative, gelu_with_derivative, normal_cdf
+    from tinytorch.core.ops.pointwise import _A, _INV_SQRT_2, _INV_SQRT_2PI, _P
+
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((12 * 64, 512)).astype(np.float32)
+    grad = rng.standard_normal(h.shape).astype(np.float32)
+    f = np.float32
+
+    def textbook():  # every formula one numpy expression: a temporary array per operation
+        u = np.abs(h) * f(_INV_SQRT_2)
+        t = 1 / (1 + f(_P) * u)
+        poly = t * (f(_A[4]) + t * (f(_A[3]) + t * (f(_A[2]) + t * (f(_A[1]) + t * f(_A[0])))))
+        cdf = 0.5 * (1 + np.sign(h) * (1 - poly * np.exp(-u * u)))
+        value = h * cdf
+        return value, grad * (cdf + h * np.exp(-0.5 * h * h) * f(_INV_SQRT_2PI))
+
+    def keep_cdf():  # in place: forward keeps Phi, backward recomputes phi
+        cdf = normal_cdf(h)
+        return h * cdf, grad * gelu_derivative(h, cdf)
+
+    def one_block():
+        with parallel.configured(threads=1, block_bytes=1 << 60):
+            return keep_cdf()
+
+    def with_derivative():  # forward computes gelu' from the same exp; backward multiplies
+        value, slope = gelu_with_derivative(h)
+        return value, grad * slope
+
+    return _ladder(f"Exact GELU on milestone 04's FFN hidden layer ({h.shape[0]}x{h.shape[1]} "
+                   "float32): forward, then backward's gradient",
+                   [("textbook expressions (a temporary per step)", textbook),
+                    ("in place, whole array (keep Phi, recompute phi)", one_block),
+                    ("in place, in cache-sized blocks", keep_cdf),
+                    ("gelu and gelu' from one exp (tinytorch.core)", with_derivative)],
+                   "All four agree to float32 rounding (tests/test_ops.py, test_parallel.py).")
+
+
+def relu_pool_ladder() -> dict:
+    """ReLU then 2x2 max pool vs pool then ReLU, with autograd, on milestone 03's first stage."""
+    from tinytorch.core import Tensor
+    from tinytorch.vision import nn as vnn
+
+    x = np.random.default_rng(0).standard_normal((128, 32, 32, 32)).astype(np.float32)
+    pool = vnn.MaxPool2d(2)
+
+    def run(relu_first: bool):
+        def step():
+            t = Tensor(x, requires_grad=True)
+            out = pool(t.relu()) if relu_first else pool(t).relu()
+            out.sum().backward()
+        return step
+
+    return _ladder("ReLU and 2x2 max pool on milestone 03's first stage (batch 128, 32 "
+                   "channels, 32x32): the same function in two orders",
+                   [("ReLU, then pool (textbook order)", run(True)),
+                    ("pool, then ReLU (tinytorch.vision.models.build_cnn)", run(False))],
+                   "max(relu(a), relu(b)) = relu(max(a, b)): pooled first, the ReLU sees "
+                   "4x fewer numbers.")
 
 
 @figure("17_benchmarking", package="tinytorch.perf")

@@ -354,3 +354,21 @@ def test_transformer_block_errors():
         TransformerBlock(8, 2, activation="swish")
     with pytest.raises(ValueError, match=r"expected input \(batch, seq, 8\)"):
         TransformerBlock(8, 2)(tt.tensor(randn(3, 8)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transformer_block_gives_the_same_bits_with_and_without_a_graph(dtype):
+    """Training keeps gelu' from forward, inference computes gelu alone: same outputs."""
+    tt.manual_seed(0)
+    block = TransformerBlock(16, 4, dim_feedforward=64, dtype=dtype)
+    x = tt.Tensor(RNG.standard_normal((2, 5, 16)).astype(dtype), requires_grad=True)
+    with_graph = block(x, is_causal=True)
+    with tt.no_grad():
+        without = block(x, is_causal=True)
+    assert with_graph.grad_fn is not None and without.grad_fn is None
+    np.testing.assert_array_equal(with_graph.array, without.array)
+    for approximate in ("none", "tanh"):
+        with tt.no_grad():
+            plain = tt.nn.functional.gelu(x, approximate=approximate).array
+        np.testing.assert_array_equal(tt.nn.functional.gelu(x, approximate=approximate).array,
+                                      plain)

@@ -35,6 +35,10 @@ from tinytorch.core.random import dropout_mask
 class FeedForward(Function):
     """y = linear2(dropout(gelu(linear1(x)))) for x of shape (..., d_in)."""
 
+    # numpy arrays in and out, wherever the class is defined (a course notebook too): its
+    # forward then runs in the caller's grad mode and keeps gelu' only when training
+    tensor_io = False
+
     @staticmethod
     def forward(ctx, x, w1, b1, w2, b2, dropout_p, rng):
         h = rows_matmul(x, w1.T)

@@ -287,9 +287,9 @@ def normal_cdf(x: np.ndarray) -> np.ndarray:
 
 
 def _normal_cdf_float32(out: np.ndarray, x: np.ndarray) -> None:
-    _erf_float32(x * np.float32(_INV_SQRT_2), out=out)
-    out *= np.float32(0.5)
-    out += np.float32(0.5)
+    # the same steps as training's gelu_with_derivative: a model gives the same bits
+    # with and without a graph
+    _cdf_and_density_float32(out, np.empty_like(x), x)
 
 
 def gelu_derivative(x: np.ndarray, cdf: np.ndarray) -> np.ndarray:
