@@ -6,8 +6,8 @@ would write for the same work.
 The network is milestone 03's (`models.build_cnn(PRESET)`: three stages of conv3x3 (no
 bias) -> BatchNorm -> ReLU -> 2x2 max pool, widths 32/64/128, then Linear(2048 -> 256) ->
 ReLU -> Linear(256 -> 10); TinyTorch builds each stage as conv -> BN -> pool -> ReLU, the
-same function, see tinytorch.vision.models), in training mode, with milestone 03's recipe: batch 128,
-cross-entropy with label smoothing 0.1, SGD with Nesterov momentum 0.9 and weight decay
+same function, see tinytorch.vision.models), in training mode, with milestone 03's recipe:
+batch 128, cross-entropy with label smoothing 0.1, SGD with Nesterov momentum 0.9 and weight decay
 5e-4 at the one-cycle peak learning rate. One step = forward, loss, zero_grad, backward,
 SGD step. The PyTorch side is the same `nn.Sequential` of torch's own layers, starting from
 TinyTorch's weights (the first losses are checked to agree), with the same BLAS threads,
