@@ -233,3 +233,29 @@ def test_the_body_is_read_into_one_bounded_buffer(messages, declared, expected):
         assert body == expected
     else:
         assert isinstance(body, str) and expected in body
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=64),
+                                   st.integers(-2**60, 2**60)), min_size=3, max_size=3),
+                min_size=1, max_size=5),
+       st.sampled_from([None, True, False]), st.sampled_from([None, 0, 2]))
+def test_the_typed_decoder_reads_valid_bodies_as_the_general_parser_does(rows, flag, indent):
+    """Well-formed bodies take the fast typed decoder; it must give the very numbers (and
+    flag) that json.loads gives, whatever the spacing, key order or int/float mix."""
+    from tinytorch.mlops.serving.app import _parse_body, request_decoder
+
+    payload = {"inputs": rows} if flag is None else {"return_outputs": flag, "inputs": rows}
+    body = json.dumps(payload, indent=indent).encode()
+    decoder = request_decoder(ModelService(nn.Linear(3, 2), input_shape=(3,)))
+    inputs, return_outputs = _parse_body(body, decoder)
+    reference, reference_flag = _parse_body(body)
+    assert isinstance(inputs, np.ndarray) and inputs.dtype == np.float64  # the fast path ran
+    np.testing.assert_array_equal(inputs, np.array(reference, dtype=np.float64))
+    assert return_outputs is reference_flag is bool(flag)
+
+
+def test_a_service_without_an_input_shape_has_no_typed_decoder():
+    from tinytorch.mlops.serving.app import request_decoder
+
+    assert request_decoder(ModelService(nn.Linear(3, 2))) is None

@@ -18,7 +18,11 @@ the order that costs the attacker most and the server least:
    is never buffered.
 3. **Shape of the JSON**: nesting depth (a body of 100,000 `[` would overflow the
    parser's stack), NaN/Infinity literals (not JSON), exact keys, exact types
-   (`"return_outputs": "false"` is not a bool).
+   (`"return_outputs": "false"` is not a bool). A well-formed request is read by a typed
+   decoder (msgspec) that checks all of this while it parses, in C: 24,576 numbers in
+   ~2.5 ms where `json.loads` and a type check over the Python lists took ~12 ms, more
+   than the model's forward pass. Whatever it refuses is parsed again by the general
+   path, whose checks name the problem.
 4. The service's own checks (numbers only, finite, within float32, the registered shape).
 Content never produces a 5xx: a 500 means a bug in the model, logged, and the server
 keeps serving. `/metrics` counts the status each /predict response actually carried.
@@ -34,6 +38,8 @@ import json
 import logging
 import math
 
+import msgspec
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
@@ -58,10 +64,12 @@ def create_app(service: ModelService, token: str | None = None,
         raise ValueError("create_app: the token must be a string of at least 8 characters")
     app = FastAPI(title=f"TinyTorch model server: {service.name}", version=str(service.version))
 
+    decoder = request_decoder(service)
+
     @app.post("/predict")
     async def predict(request: Request):
         try:
-            inputs, return_outputs = _parse_body(await request.body())
+            inputs, return_outputs = _parse_body(await request.body(), decoder)
             result = await run_in_threadpool(service.predict, inputs, return_outputs, False)
         except RequestError as exc:
             return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
@@ -89,7 +97,35 @@ def create_app(service: ModelService, token: str | None = None,
     return Guard(app, service, token, max_body_bytes)
 
 
-def _parse_body(body: bytes) -> tuple[list, bool]:
+def request_decoder(service: ModelService) -> msgspec.json.Decoder | None:
+    """A typed JSON decoder for `service`'s well-formed requests, or None when the service
+    has no input shape (then every request takes the general path).
+
+    The type says exactly what a request is: {"inputs": lists of numbers nested one level
+    per dimension of a batch, "return_outputs": bool} and no other key. msgspec checks it
+    while it parses, in C, without building a Python object for anything it refuses."""
+    if service.input_shape is None:
+        return None
+    batch = float
+    for _ in range(len(service.input_shape) + 1):
+        batch = list[batch]
+    body = msgspec.defstruct("PredictRequest", [("inputs", batch), ("return_outputs", bool, False)],
+                             forbid_unknown_fields=True)
+    return msgspec.json.Decoder(body)
+
+
+def _parse_body(body: bytes, decoder: msgspec.json.Decoder | None = None
+                ) -> tuple[list | np.ndarray, bool]:
+    """(inputs, return_outputs) of a /predict body, or a RequestError saying what is wrong.
+
+    Well-formed requests take the typed decoder and arrive as one float64 array; anything
+    it refuses is parsed again by the general path below, whose checks name the problem."""
+    if decoder is not None:
+        try:
+            request = decoder.decode(body)
+            return np.array(request.inputs, dtype=np.float64), request.return_outputs
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+            pass  # not a well-formed request: the general path says why
     depth = nesting_depth(body)
     if depth > MAX_BODY_DEPTH:
         raise RequestError(f"/predict: the JSON nests {depth} levels deep; at most "

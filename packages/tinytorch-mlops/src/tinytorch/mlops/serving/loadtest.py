@@ -9,6 +9,15 @@ waits for up to 7 others, so p50 grows while throughput stays near 1 / model tim
 server is saturated, and adding clients only adds queueing (Little's law:
 in-flight = throughput x latency).
 
+The clients run in a process of their own (`separate_process=True`, the default), as any
+load generator does: Python threads share one interpreter lock, so client threads inside
+the server's process would spend the server's time sending requests and reading answers
+(benchmarks/bench_serving.py measures both: on the 2-core development machine,
+2026-12-01, milestone 05's int8 CNN served 48-52 requests/s of batch 8 to 8 in-process
+clients and 56-59 to the same clients in their own process). The child is
+started with `spawn`, so a script that calls this needs an `if __name__ == "__main__":`
+guard, as every multiprocessing program does.
+
 The test is bounded twice, by request count and by `max_seconds`, and only ever targets
 the URL it is given (the tests and the milestone use 127.0.0.1).
 """
@@ -16,6 +25,7 @@ the URL it is given (the tests and the milestone use 127.0.0.1).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import threading
 import time
 from dataclasses import dataclass, field
@@ -67,12 +77,27 @@ class LoadTestReport:
 
 def load_test(base_url: str, payload: dict, clients: int = 8, requests: int = 200,
               max_seconds: float = 120.0, timeout: float = 30.0,
-              token: str | None = None) -> LoadTestReport:
+              token: str | None = None, separate_process: bool = True) -> LoadTestReport:
     """POST `payload` to base_url/predict `requests` times from `clients` threads
-    (with `Authorization: Bearer <token>` when a token is given)."""
+    (with `Authorization: Bearer <token>` when a token is given), in a process of their
+    own unless `separate_process=False`."""
     if clients < 1 or requests < 1:
         raise ValueError(f"load_test: clients and requests must be >= 1, got {clients}, "
                          f"{requests}")
+    # encoded once: a load generator must not spend its time re-encoding the same 500 KB
+    # of JSON for every request
+    body = json.dumps(payload).encode()
+    arguments = (base_url, body, clients, requests, max_seconds, timeout, token)
+    if not separate_process:
+        return run_clients(*arguments)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(run_clients, arguments)
+
+
+def run_clients(base_url: str, body: bytes, clients: int, requests: int, max_seconds: float,
+                timeout: float, token: str | None) -> LoadTestReport:
+    """The load test itself, in this process: `clients` threads POST `body` until
+    `requests` were sent or `max_seconds` passed."""
     report = LoadTestReport(clients, requests, 0.0)
     lock = threading.Lock()
     issued = [0]
@@ -85,9 +110,6 @@ def load_test(base_url: str, payload: dict, clients: int = 8, requests: int = 20
             issued[0] += 1
             return True
 
-    # encoded once: a load generator must not spend the GIL it shares with an in-process
-    # server re-encoding the same 250 KB of JSON for every request
-    body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"

@@ -102,13 +102,17 @@ class ModelService:
 
         Strict, as JSON types go: `true` is not a number and `"1.5"` is not one either
         (numpy would silently convert both)."""
-        if not isinstance(inputs, list) or not inputs:
+        real_array = isinstance(inputs, np.ndarray) and inputs.dtype.kind in "fiu" \
+            and inputs.ndim > 0
+        if not (isinstance(inputs, list) or real_array) or not len(inputs):
             raise RequestError(f"/predict: 'inputs' must be a non-empty list (a batch of "
                                f"samples), got {_describe(inputs)}")
         if len(inputs) > self.max_batch:
             raise RequestError(f"/predict: batch of {len(inputs)} samples exceeds the limit of "
                                f"{self.max_batch}; split it into smaller requests", status=413)
-        array = _numbers_only(inputs)
+        # an array of real numbers (the HTTP layer's typed decoder makes one) needs no
+        # numbers-only check
+        array = inputs.astype(np.float64, copy=False) if real_array else _numbers_only(inputs)
         if not np.all(np.isfinite(array)):
             raise RequestError("/predict: 'inputs' contains NaN or infinite values, or numbers "
                                "beyond float64 range")
@@ -300,6 +304,6 @@ def _not_rectangular() -> RequestError:
 
 
 def _describe(value) -> str:
-    if isinstance(value, list):
+    if isinstance(value, (list, np.ndarray)) and not len(value):  # JSON's [] arrives as either
         return "an empty list"
     return f"a {type(value).__name__}"
