@@ -145,3 +145,19 @@ def test_gelu_in_blocks_matches_torch():
 def test_one_thread_unless_asked(monkeypatch):
     monkeypatch.delenv("TINYTORCH_NUM_THREADS", raising=False)
     assert parallel._default_threads() == 1
+
+
+def test_block_size_is_half_an_l2_cache_within_bounds(monkeypatch, tmp_path):
+    import builtins
+
+    real_open = builtins.open
+    for reported, expected in (("2048K", 1 << 20), ("256K", 256 << 10), ("32M", 4 << 20)):
+        def fake_open(path, *args, reported=reported, **kwargs):
+            if str(path).endswith("index2/size"):
+                (tmp_path / "size").write_text(reported + "\n")
+                return real_open(tmp_path / "size", *args, **kwargs)
+            return real_open(path, *args, **kwargs)
+        monkeypatch.setattr(builtins, "open", fake_open)
+        assert parallel._half_of_l2() == expected
+    monkeypatch.setattr(builtins, "open", lambda *a, **k: (_ for _ in ()).throw(OSError()))
+    assert parallel._half_of_l2() == 512 * 1024  # no sysfs: a middle-of-the-road default

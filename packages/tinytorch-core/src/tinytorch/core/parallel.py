@@ -12,9 +12,10 @@ faster, and one small helper gives both:
   numpy on half of an array really run at the same time on two cores. Only the Python
   glue between the numpy calls (a few microseconds each) is serialised by the GIL.
 - Blocking. A chain of elementwise steps over a 16 MB activation streams 16 MB from main
-  memory at every step. Done block by block (about 256 KB at a time), the block stays in
-  the core's cache between the steps, and only the first read and the last write touch
-  main memory. This is what a fused GPU kernel does, by hand.
+  memory at every step. Done block by block (half of the core's L2 cache at a time, 1 MB
+  on the development machine), the block stays in the core's cache between the steps, and
+  only the first read and the last write touch main memory. This is what a fused GPU
+  kernel does, by hand.
 
 The blocks are independent rows (for a batch: images, or pixels of a channels-last
 array), so each task writes its own slice of a preallocated output and no locks are
@@ -44,7 +45,23 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-BLOCK_BYTES = 256 * 1024  # about one core's L2 cache: a block survives a chain of steps
+
+def _half_of_l2(default: int = 512 * 1024) -> int:
+    """Half of one core's L2 cache (Linux reports it in sysfs), within [256 KB, 4 MB]: a
+    block and the temporaries of a chain of steps on it then stay in L2."""
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cache/index2/size") as report:
+            text = report.read().strip()
+        size = int(text[:-1]) * {"K": 1 << 10, "M": 1 << 20}[text[-1]]
+    except (OSError, ValueError, KeyError, IndexError):
+        return default
+    return min(max(size // 2, 256 * 1024), 4 << 20)
+
+
+# measured on the development machine (2 MB L2 per core): 1 MB blocks made TinyGPT's
+# training step 10-16 % faster than 256 KB blocks (CPU time, interleaved A/B), the CNN's
+# the same; whole-array steps would stream every temporary through main memory instead
+BLOCK_BYTES = _half_of_l2()
 MIN_PARALLEL_BYTES = 1 << 20  # below this, threads cost more than they save
 
 _lock = threading.Lock()

@@ -8,8 +8,8 @@ the closed form dx = rstd * (g' - mean(g') - x_hat * mean(g' x_hat)), g' = g * w
 Systems lessons:
 - Fusion cuts both interpreter overhead (one node, not eight) and memory (two saved
   arrays, not eight), the same reason PyTorch ships a fused layer_norm kernel.
-- Every row is normalised on its own, so the rows are processed in blocks of ~256 KB on
-  all cores (tinytorch.core.parallel): the temporaries of a block stay in cache, and the
+- Every row is normalised on its own, so the rows are processed in blocks of half an L2
+  cache on all cores (tinytorch.core.parallel): the temporaries of a block stay in cache, and the
   weight and bias gradients are per-block column sums, never a full-size product that the
   engine would then have to sum over the leading dims.
 """

@@ -100,8 +100,9 @@ class BatchNorm(Function):
 
 
 # ---------------------------------------------------------------- the blocked passes
-# Each pass walks the (rows, C) matrix in row blocks of ~256 KB (tinytorch.core.parallel):
-# the blocks run on all cores, and the steps of one block reuse it while it is in cache.
+# Each pass walks the (rows, C) matrix in row blocks of half an L2 cache
+# (tinytorch.core.parallel): the blocks run on all cores, and the steps of one block reuse
+# it while it is in cache.
 
 
 def batch_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
