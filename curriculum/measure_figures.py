@@ -514,13 +514,17 @@ def gelu_ladder() -> dict:
         value, slope = gelu_with_derivative(h)
         return value, grad * slope
 
+    steps = [("textbook expressions (a temporary per step)", textbook),
+             ("in place, whole array (keep Phi, recompute phi)", one_block),
+             ("in place, in cache-sized blocks", keep_cdf),
+             ("gelu and gelu' from one exp (tinytorch.core)", with_derivative)]
+    reference = textbook()
+    worst = max(float(np.abs(a - b).max()) for _, fn in steps for a, b in zip(fn(), reference))
+    assert worst < 1e-5, f"gelu_ladder: the versions disagree by {worst}"
     return _ladder(f"Exact GELU on milestone 04's FFN hidden layer ({h.shape[0]}x{h.shape[1]} "
-                   "float32): forward, then backward's gradient",
-                   [("textbook expressions (a temporary per step)", textbook),
-                    ("in place, whole array (keep Phi, recompute phi)", one_block),
-                    ("in place, in cache-sized blocks", keep_cdf),
-                    ("gelu and gelu' from one exp (tinytorch.core)", with_derivative)],
-                   "All four agree to float32 rounding (tests/test_ops.py, test_parallel.py).")
+                   "float32): forward, then backward's gradient", steps,
+                   f"All four give the same values and gradients to {worst:.1e} (float32 "
+                   "rounding), checked by this script.")
 
 
 def relu_pool_ladder() -> dict:
@@ -536,14 +540,18 @@ def relu_pool_ladder() -> dict:
             t = Tensor(x, requires_grad=True)
             out = pool(t.relu()) if relu_first else pool(t).relu()
             out.sum().backward()
+            return out.array, t.grad.array
         return step
 
+    same = all(np.array_equal(a, b) for a, b in zip(run(True)(), run(False)()))
+    assert same, "relu_pool_ladder: the two orders disagree"
     return _ladder("ReLU and 2x2 max pool on milestone 03's first stage (batch 128, 32 "
                    "channels, 32x32): the same function in two orders",
                    [("ReLU, then pool (textbook order)", run(True)),
                     ("pool, then ReLU (tinytorch.vision.models.build_cnn)", run(False))],
                    "max(relu(a), relu(b)) = relu(max(a, b)): pooled first, the ReLU sees "
-                   "4x fewer numbers.")
+                   "4x fewer numbers. Outputs and gradients are bitwise equal (checked by "
+                   "this script).")
 
 
 @figure("17_benchmarking", package="tinytorch.perf")

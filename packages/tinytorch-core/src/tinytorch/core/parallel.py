@@ -59,8 +59,9 @@ def _half_of_l2(default: int = 512 * 1024) -> int:
 
 
 # measured on the development machine (2 MB L2 per core): 1 MB blocks made TinyGPT's
-# training step 10-16 % faster than 256 KB blocks (CPU time, interleaved A/B), the CNN's
-# the same; whole-array steps would stream every temporary through main memory instead
+# training step 4-16 % faster than 256 KB blocks (five interleaved A/B runs, CPU and wall
+# time), the CNN's the same; whole-array steps would stream every temporary through
+# main memory instead
 BLOCK_BYTES = _half_of_l2()
 MIN_PARALLEL_BYTES = 1 << 20  # below this, threads cost more than they save
 
