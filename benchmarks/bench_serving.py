@@ -10,6 +10,8 @@ images: speed does not depend on the weights). Three measurements of batches of 
 - in-process: `model(x)` under `no_grad()` in a loop (interleaved harness, median);
 - in-process through `ModelService.predict` on the request's JSON-decoded lists (what the
   server does per request, minus HTTP): input validation, inference, response building;
+- decoding the request body, with the typed decoder the server uses and with the general
+  path (`json.loads` and the checks over Python lists) that explains refused bodies;
 - over HTTP: milestone 05's load test (8 client threads on 127.0.0.1, fixed request count)
   against `background_server`, the clients in a process of their own (as a load generator
   is; the target) and, reported beside it, in the server's own process, where they share
@@ -25,6 +27,7 @@ Python threads share one interpreter, so serving is bound by parsing, not by mat
 
 from __future__ import annotations
 
+import json
 import sys
 
 import numpy as np
@@ -34,6 +37,7 @@ import tinytorch.core as tt
 from tinytorch.core import no_grad
 from tinytorch.mlops.compression import quantize_model
 from tinytorch.mlops.serving import ModelService, background_server, load_test
+from tinytorch.mlops.serving.app import parse_body, request_decoder
 from tinytorch.vision import models
 from tinytorch.vision.milestones.cifar10 import PRESET
 
@@ -61,9 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         with no_grad():
             return model(tt.tensor(x))
 
+    body = json.dumps(payload).encode()
+    decoder = request_decoder(service)
     timings = interleaved({"in-process model(x)": in_process,
                            "in-process ModelService.predict": lambda: service.predict(
-                               payload["inputs"])},
+                               payload["inputs"]),
+                           "decode the body: typed decoder": lambda: parse_body(body, decoder),
+                           "decode the body: json.loads path": lambda: parse_body(body)},
                           repeats=args.repeats, warmup=args.warmup,
                           min_block_seconds=0.1 if args.quick else 0.5)
     rows = throughput_rows(timings, 1, "batches/s",

@@ -243,13 +243,13 @@ def test_the_body_is_read_into_one_bounded_buffer(messages, declared, expected):
 def test_the_typed_decoder_reads_valid_bodies_as_the_general_parser_does(rows, flag, indent):
     """Well-formed bodies take the fast typed decoder; it must give the very numbers (and
     flag) that json.loads gives, whatever the spacing, key order or int/float mix."""
-    from tinytorch.mlops.serving.app import _parse_body, request_decoder
+    from tinytorch.mlops.serving.app import parse_body, request_decoder
 
     payload = {"inputs": rows} if flag is None else {"return_outputs": flag, "inputs": rows}
     body = json.dumps(payload, indent=indent).encode()
     decoder = request_decoder(ModelService(nn.Linear(3, 2), input_shape=(3,)))
-    inputs, return_outputs = _parse_body(body, decoder)
-    reference, reference_flag = _parse_body(body)
+    inputs, return_outputs = parse_body(body, decoder)
+    reference, reference_flag = parse_body(body)
     assert isinstance(inputs, np.ndarray) and inputs.dtype == np.float64  # the fast path ran
     np.testing.assert_array_equal(inputs, np.array(reference, dtype=np.float64))
     assert return_outputs is reference_flag is bool(flag)

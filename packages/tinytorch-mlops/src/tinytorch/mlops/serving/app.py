@@ -69,7 +69,7 @@ def create_app(service: ModelService, token: str | None = None,
     @app.post("/predict")
     async def predict(request: Request):
         try:
-            inputs, return_outputs = _parse_body(await request.body(), decoder)
+            inputs, return_outputs = parse_body(await request.body(), decoder)
             result = await run_in_threadpool(service.predict, inputs, return_outputs, False)
         except RequestError as exc:
             return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
@@ -114,7 +114,7 @@ def request_decoder(service: ModelService) -> msgspec.json.Decoder | None:
     return msgspec.json.Decoder(body)
 
 
-def _parse_body(body: bytes, decoder: msgspec.json.Decoder | None = None
+def parse_body(body: bytes, decoder: msgspec.json.Decoder | None = None
                 ) -> tuple[list | np.ndarray, bool]:
     """(inputs, return_outputs) of a /predict body, or a RequestError saying what is wrong.
 

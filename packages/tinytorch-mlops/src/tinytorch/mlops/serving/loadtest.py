@@ -13,8 +13,8 @@ The clients run in a process of their own (`separate_process=True`, the default)
 load generator does: Python threads share one interpreter lock, so client threads inside
 the server's process would spend the server's time sending requests and reading answers
 (benchmarks/bench_serving.py measures both: on the 2-core development machine,
-2026-12-01, milestone 05's int8 CNN served 48-52 requests/s of batch 8 to 8 in-process
-clients and 56-59 to the same clients in their own process). The child is
+2026-12-01, milestone 05's int8 CNN served 70 requests/s of batch 8 to 8 in-process
+clients and 73 to the same clients in their own process). The child is
 started with `spawn`, so a script that calls this needs an `if __name__ == "__main__":`
 guard, as every multiprocessing program does.
 
