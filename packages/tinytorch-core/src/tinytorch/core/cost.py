@@ -165,6 +165,21 @@ def scatter_add_back(call: OpCall, grads) -> Cost:
     return Cost(call.out.size if returned(grads) else 0, reads_inputs=False)
 
 
+def weighted_sum(call: OpCall, grads, product: int) -> Cost:
+    """A layer y = x W (+ b) whose product costs `product` FLOPs (Linear, Conv2d).
+
+    Forward: the product plus one add per output for the bias. Backward: one product of
+    the same size for each of dx and dW that is wanted, and db sums the output gradient
+    down to the bias' size."""
+    if grads is None:
+        return Cost(product + (call.out.size if call.has(2) else 0), product)
+    grad_x, grad_w = (grads + (None, None))[:2]
+    grad_b = grads[2] if len(grads) > 2 else None
+    matmul = ((grad_x is not None) + (grad_w is not None)) * product
+    summed = call.out.size - grad_b.size if grad_b is not None else 0
+    return Cost(matmul + summed, matmul)
+
+
 def matmul_flops(batch_and_rows: int, inner: int, columns: int) -> int:
     """2 * m * k * n: each of m*n outputs takes k multiplies and k adds."""
     return 2 * batch_and_rows * inner * columns

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..cost import Cost, returned
+from ..cost import Cost, returned, weighted_sum
 from ..tensor import Tensor
 from .arithmetic import as_operands
 
@@ -127,14 +127,7 @@ class Linear(Function):
 
     @staticmethod
     def cost(call, grads=None):
-        product = 2 * call.out.size * call.inputs[1].shape[-1]
-        if grads is None:
-            return Cost(product + (call.out.size if call.has(2) else 0), product)
-        grad_x, grad_w = (grads + (None, None))[:2]
-        grad_b = grads[2] if len(grads) > 2 else None
-        matmul = ((grad_x is not None) + (grad_w is not None)) * product
-        summed = call.out.size - grad_b.size if grad_b is not None else 0
-        return Cost(matmul + summed, matmul)
+        return weighted_sum(call, grads, 2 * call.out.size * call.inputs[1].shape[-1])
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinytorch.core.autograd import Function
-from tinytorch.core.cost import Cost
+from tinytorch.core.cost import weighted_sum
 
 from .. import im2col as spatial
 
@@ -76,14 +76,7 @@ class Conv2d(Function):
     def cost(call, grads=None):
         weight = call.inputs[1]
         # 2 * output elements * (Cin/groups * kh * kw): the weight's size per output channel
-        product = 2 * call.out.size * (weight.size // weight.shape[0])
-        if grads is None:
-            return Cost(product + (call.out.size if call.has(2) else 0), product)
-        grad_x, grad_w = (grads + (None, None))[:2]
-        grad_b = grads[2] if len(grads) > 2 else None
-        matmul = ((grad_x is not None) + (grad_w is not None)) * product
-        summed = call.out.size - grad_b.size if grad_b is not None else 0
-        return Cost(matmul + summed, matmul)
+        return weighted_sum(call, grads, 2 * call.out.size * (weight.size // weight.shape[0]))
 
 
 # ---------------------------------------------------------------- weight layout
