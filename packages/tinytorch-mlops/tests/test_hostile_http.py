@@ -243,7 +243,7 @@ def test_the_body_is_read_into_one_bounded_buffer(messages, declared, expected):
 def test_the_typed_decoder_reads_valid_bodies_as_the_general_parser_does(rows, flag, indent):
     """Well-formed bodies take the fast typed decoder; it must give the very numbers (and
     flag) that json.loads gives, whatever the spacing, key order or int/float mix."""
-    from tinytorch.mlops.serving.app import parse_body, request_decoder
+    from tinytorch.mlops.serving.wire import parse_body, request_decoder
 
     payload = {"inputs": rows} if flag is None else {"return_outputs": flag, "inputs": rows}
     body = json.dumps(payload, indent=indent).encode()
@@ -256,6 +256,6 @@ def test_the_typed_decoder_reads_valid_bodies_as_the_general_parser_does(rows, f
 
 
 def test_a_service_without_an_input_shape_has_no_typed_decoder():
-    from tinytorch.mlops.serving.app import request_decoder
+    from tinytorch.mlops.serving.wire import request_decoder
 
     assert request_decoder(ModelService(nn.Linear(3, 2))) is None

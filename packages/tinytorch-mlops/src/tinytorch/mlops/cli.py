@@ -5,7 +5,7 @@
     tito registry promote NAME VERSION [--tag production] [--root DIR]
     tito serve MODEL [--host 127.0.0.1] [--port 8000] [--root DIR] [--token TOKEN]
                [--max-body-bytes N]
-    tito serve MODEL --load-test [--clients 8] [--requests 400] [--batch 16]
+    tito serve MODEL --load-test [--clients 8] [--requests 400] [--batch 16] [--body json]
 
 MODEL is NAME or NAME:REF from the registry (REF a version, a tag or `latest`), or the
 path of a file written by `save_model`. The registry lives in --root, else
@@ -172,6 +172,8 @@ def register_serve(subparsers) -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--batch", type=int, default=16, help="samples per load-test request")
+    parser.add_argument("--body", choices=("safetensors", "json"), default="safetensors",
+                        help="how load-test requests carry their batch (default: safetensors)")
     parser.add_argument("--json", action="store_true", help="load-test report as JSON")
     parser.set_defaults(func=_handled(_serve))
 
@@ -210,10 +212,10 @@ def _serve(args) -> int:
         return 0
     if service.input_shape is None:
         raise ValueError("--load-test needs the input shape: pass --input-shape")
-    payload = {"inputs": _random_batch(service, args.batch).tolist()}
+    payload = {"inputs": _random_batch(service, args.batch)}
     with background_server(service, token=token, max_body_bytes=limit) as url:
         report = load_test(url, payload, clients=args.clients, requests=args.requests,
-                           token=token)
+                           token=token, format=args.body)
     result = report.as_dict()
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")

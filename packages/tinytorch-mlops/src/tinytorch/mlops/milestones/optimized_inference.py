@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     # 4. serving: bounded load test on 127.0.0.1
     service = ModelService(served, "cifar10-cnn-int8", v.version, (3, 32, 32),
                            labels=list(test.classes))
-    payload = {"inputs": x_test[:8].tolist()}
+    payload = {"inputs": x_test[:8]}  # sent as safetensors: the batch's own float32 bytes
     with background_server(service) as url:
         load = load_test(url, payload, clients=plan["load_clients"],
                          requests=plan["load_requests"], max_seconds=120)

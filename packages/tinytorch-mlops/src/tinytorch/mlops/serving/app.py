@@ -1,6 +1,7 @@
 """The HTTP layer: a FastAPI app with /predict, /health and /metrics around a ModelService.
 
-    POST /predict   {"inputs": [[...], ...], "return_outputs": false}
+    POST /predict   {"inputs": [[...], ...], "return_outputs": false}   (application/json)
+                    or one safetensors file holding "inputs" (application/x-safetensors)
                     -> 200 {"predictions": [...], "probabilities": [...], ...}
                     -> 400/401/413/422 {"detail": "what was wrong and what was expected"}
     GET  /health    -> 200 {"status": "ok", "model": ..., "version": ...}
@@ -16,13 +17,10 @@ the order that costs the attacker most and the server least:
    `max_body_bytes` (or past its own Content-Length) the answer is 413 at once
    (immediately, from the Content-Length header, when there is one), so a 50 MB request
    is never buffered.
-3. **Shape of the JSON**: nesting depth (a body of 100,000 `[` would overflow the
-   parser's stack), NaN/Infinity literals (not JSON), exact keys, exact types
-   (`"return_outputs": "false"` is not a bool). A well-formed request is read by a typed
-   decoder (msgspec) that checks all of this while it parses, in C: 24,576 numbers in
-   ~2.5 ms where `json.loads` and a type check over the Python lists took ~12 ms, more
-   than the model's forward pass. Whatever it refuses is parsed again by the general
-   path, whose checks name the problem.
+3. **The body's format** (`wire.py`): a safetensors body goes through the checked reader
+   that loads model files; a JSON body is checked for nesting depth (a body of 100,000 `[`
+   would overflow the parser's stack), NaN/Infinity literals (not JSON), exact keys and
+   exact types (`"return_outputs": "false"` is not a bool).
 4. The service's own checks (numbers only, finite, within float32, the registered shape).
 Content never produces a 5xx: a 500 means a bug in the model, logged, and the server
 keeps serving. `/metrics` counts the status each /predict response actually carried.
@@ -38,19 +36,15 @@ import json
 import logging
 import math
 
-import msgspec
-import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
-from tinytorch.core.serialization.safetensors import nesting_depth
-
 from .service import ModelService, RequestError
+from .wire import parse_body, request_decoder
 
 log = logging.getLogger("tinytorch.mlops.serving")
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
-MAX_BODY_DEPTH = 32  # {"inputs": [batch [sample [row [...]]]]}: far more than any input needs
 TOKEN_ENV_VAR = "TINYTORCH_SERVE_TOKEN"
 
 
@@ -69,7 +63,8 @@ def create_app(service: ModelService, token: str | None = None,
     @app.post("/predict")
     async def predict(request: Request):
         try:
-            inputs, return_outputs = parse_body(await request.body(), decoder)
+            inputs, return_outputs = parse_body(await request.body(), decoder,
+                                                request.headers.get("content-type"))
             result = await run_in_threadpool(service.predict, inputs, return_outputs, False)
         except RequestError as exc:
             return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
@@ -97,58 +92,6 @@ def create_app(service: ModelService, token: str | None = None,
     return Guard(app, service, token, max_body_bytes)
 
 
-def request_decoder(service: ModelService) -> msgspec.json.Decoder | None:
-    """A typed JSON decoder for `service`'s well-formed requests, or None when the service
-    has no input shape (then every request takes the general path).
-
-    The type says exactly what a request is: {"inputs": lists of numbers nested one level
-    per dimension of a batch, "return_outputs": bool} and no other key. msgspec checks it
-    while it parses, in C, without building a Python object for anything it refuses."""
-    if service.input_shape is None:
-        return None
-    batch = float
-    for _ in range(len(service.input_shape) + 1):
-        batch = list[batch]
-    body = msgspec.defstruct("PredictRequest", [("inputs", batch), ("return_outputs", bool, False)],
-                             forbid_unknown_fields=True)
-    return msgspec.json.Decoder(body)
-
-
-def parse_body(body: bytes, decoder: msgspec.json.Decoder | None = None
-                ) -> tuple[list | np.ndarray, bool]:
-    """(inputs, return_outputs) of a /predict body, or a RequestError saying what is wrong.
-
-    Well-formed requests take the typed decoder and arrive as one float64 array; anything
-    it refuses is parsed again by the general path below, whose checks name the problem."""
-    if decoder is not None:
-        try:
-            request = decoder.decode(body)
-            return np.array(request.inputs, dtype=np.float64), request.return_outputs
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
-            pass  # not a well-formed request: the general path says why
-    depth = nesting_depth(body)
-    if depth > MAX_BODY_DEPTH:
-        raise RequestError(f"/predict: the JSON nests {depth} levels deep; at most "
-                           f"{MAX_BODY_DEPTH} are accepted")
-    try:
-        payload = json.loads(body, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-        raise RequestError(f"/predict: the body must be a JSON object {{\"inputs\": [[...], "
-                           f"...]}}; it is not valid JSON ({exc})") from None
-    if not isinstance(payload, dict):
-        raise RequestError(f"/predict: the body must be a JSON object {{\"inputs\": [[...], "
-                           f"...]}}, got a JSON {type(payload).__name__}")
-    unknown = set(payload) - {"inputs", "return_outputs"}
-    if "inputs" not in payload or unknown:
-        raise RequestError("/predict: expected a JSON object {\"inputs\": [...], "
-                           f"\"return_outputs\": false}}, got keys {sorted(payload)[:10]}")
-    return_outputs = payload.get("return_outputs", False)
-    if not isinstance(return_outputs, bool):
-        raise RequestError(f"/predict: 'return_outputs' must be true or false, got "
-                           f"{return_outputs!r:.40}")
-    return payload["inputs"], return_outputs
-
-
 def _json_safe(value):
     """NaN and infinity (e.g. latency quantiles before any request) as null: JSON has none."""
     if isinstance(value, dict):
@@ -160,10 +103,6 @@ def _json_safe(value):
     if isinstance(value, (str, int, float, bool, type(None))):
         return value
     return _json_safe(value.item()) if hasattr(value, "item") else str(value)
-
-
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
 
 
 class Guard:

@@ -104,6 +104,9 @@ class ModelService:
         (numpy would silently convert both)."""
         real_array = isinstance(inputs, np.ndarray) and inputs.dtype.kind in "fiu" \
             and inputs.ndim > 0
+        if isinstance(inputs, np.ndarray) and inputs.dtype.kind not in "fiu":
+            raise RequestError(f"/predict: 'inputs' must hold real numbers, got an array of "
+                               f"dtype {inputs.dtype}")
         if not (isinstance(inputs, list) or real_array) or not len(inputs):
             raise RequestError(f"/predict: 'inputs' must be a non-empty list (a batch of "
                                f"samples), got {_describe(inputs)}")
@@ -304,6 +307,8 @@ def _not_rectangular() -> RequestError:
 
 
 def _describe(value) -> str:
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return "a single number (a 0-d array)"
     if isinstance(value, (list, np.ndarray)) and not len(value):  # JSON's [] arrives as either
         return "an empty list"
     return f"a {type(value).__name__}"
