@@ -17,7 +17,7 @@ from tinytorch.language import (
     load_pretrained,
     random_windows,
 )
-from tinytorch.language.trainer import gpt_param_groups, warmup_cosine
+from tinytorch.language.trainer import gpt_param_groups, language_model_loss, warmup_cosine
 
 IDS = np.arange(100, dtype=np.int64) * 7 % 101  # distinct values: a window is identifiable
 
@@ -131,3 +131,27 @@ def test_trainer_checks_vocabulary_and_arguments():
                     num_layers=1, max_seq_len=8)
     with pytest.raises(ValueError, match="the prompt is empty"):
         LanguageModelTrainer(model, tokenizer).generate_text("")
+
+
+def test_per_epoch_validation_can_read_a_fixed_spread_of_windows():
+    tokenizer = CharTokenizer().fit(TEXT)
+    model = TinyGPT(vocab_size=tokenizer.get_vocab_size(), d_model=8, num_heads=2,
+                    num_layers=1, max_seq_len=8)
+    trainer = LanguageModelTrainer(model, tokenizer, eval_batch_size=4, progress=False)
+    ids = tokenizer.encode_array(TEXT)
+    every = np.concatenate([x.array for x, _ in trainer.validation_loader(ids)])
+    chosen = np.concatenate([x.array for x, _ in trainer.validation_loader(ids, windows=5)])
+    spread = np.round(np.linspace(0, len(every) - 1, 5)).astype(int)
+    np.testing.assert_array_equal(chosen, every[spread])  # first and last window included
+    again = np.concatenate([x.array for x, _ in trainer.validation_loader(ids, windows=5)])
+    np.testing.assert_array_equal(again, chosen)  # the same windows every epoch
+    assert len(trainer.validation_loader(ids, windows=10**6).dataset) == len(every)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="val_windows must be a positive int"):
+            trainer.validation_loader(ids, windows=bad)
+    history = trainer.fit(TEXT, epochs=1, steps_per_epoch=3, val_windows=5)
+    x, y = next(iter(DataLoader(trainer.validation_loader(trainer.split(TEXT)[1], 5).dataset,
+                                batch_size=5)))
+    with tt.no_grad():
+        expected = language_model_loss(model.eval()(x), y).item()  # 5 windows, equal weight
+    assert history["val_loss"] == [pytest.approx(expected, rel=1e-5)]

@@ -28,7 +28,7 @@ import numpy as np
 
 import tinytorch.core.nn.functional as F
 from tinytorch.core.autograd import no_grad
-from tinytorch.core.data import DataLoader
+from tinytorch.core.data import DataLoader, Subset
 from tinytorch.core.optim import AdamW
 from tinytorch.core.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 from tinytorch.core.random import Generator
@@ -118,16 +118,32 @@ class LanguageModelTrainer:
         cut = int(round(ids.size * (1.0 - self.val_fraction)))
         return ids[:cut], ids[cut:]
 
-    def validation_loader(self, ids: np.ndarray) -> DataLoader:
-        """Non-overlapping windows, in order: every validation token scored once."""
-        return DataLoader(TextWindowDataset(ids, self.block_size), batch_size=self.eval_batch_size)
+    def validation_loader(self, ids: np.ndarray, windows: int | None = None) -> DataLoader:
+        """Non-overlapping windows, in order: every validation token scored once.
+
+        With `windows`, only that many of them, evenly spaced over the text (the same ones
+        every time): a cheaper per-epoch estimate for the curve, where the final score
+        still reads every window."""
+        dataset = TextWindowDataset(ids, self.block_size)
+        if windows is not None:
+            if isinstance(windows, bool) or not isinstance(windows, numbers.Integral) \
+                    or windows < 1:
+                raise ValueError(f"LanguageModelTrainer: val_windows must be a positive int, "
+                                 f"got {windows!r}")
+            if windows < len(dataset):
+                spread = np.linspace(0, len(dataset) - 1, int(windows))
+                dataset = Subset(dataset, np.round(spread).astype(np.int64))
+        return DataLoader(dataset, batch_size=self.eval_batch_size)
 
     # ------------------------------------------------------------ training
     def fit(self, text: str, epochs: int = 1, steps_per_epoch: int | None = None,
-            val_text: str | None = None) -> dict[str, list[float]]:
+            val_text: str | None = None, val_windows: int | None = None
+            ) -> dict[str, list[float]]:
         """Train for `epochs` epochs of random windows; validate after each epoch.
 
         Without `val_text`, the last `val_fraction` of `text` is held out for validation.
+        `val_windows` validates each epoch on that many evenly spaced windows instead of
+        all of them (`evaluate` still reads every window).
         Returns the history: per epoch train_loss, val_loss, lr and time.
         """
         if val_text is None:
@@ -148,7 +164,7 @@ class LanguageModelTrainer:
         train_loader = RandomWindowLoader(train_ids, self.batch_size, self.block_size,
                                           steps_per_epoch, generator=self.generator)
         val_loader = None if val_ids is None or val_ids.size <= self.block_size \
-            else self.validation_loader(val_ids)
+            else self.validation_loader(val_ids, val_windows)
         history = trainer.fit(train_loader, val_loader, epochs=epochs)
         self.global_step += trainer.global_step
         for key, values in history.items():
