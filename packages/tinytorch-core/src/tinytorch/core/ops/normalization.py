@@ -12,6 +12,12 @@ Systems lessons:
   cache on all cores (tinytorch.core.parallel): the temporaries of a block stay in cache, and the
   weight and bias gradients are per-block column sums, never a full-size product that the
   engine would then have to sum over the leading dims.
+- Short rows are numpy's weak spot: for TinyGPT's (768, 128) activations a plain ufunc
+  broadcasting a per-row number (`centered * rstd[:, None]`) or reducing along a row runs
+  one inner loop of 128 numbers per row, and the loop overhead costs as much as the
+  arithmetic. Row sums as one BLAS product with a vector of ones (`rows @ ones`, ~10 us
+  against ~35 for `sum(axis=1)`) and the broadcasts as einsum (~37 us against ~54) made
+  this op's forward and backward 17 % faster (846 -> 699 us, interleaved, 2026-12-01).
 """
 
 from __future__ import annotations
@@ -35,15 +41,16 @@ class LayerNorm(Function):
         w = None if weight is None else weight.reshape(-1)
         b = None if bias is None else bias.reshape(-1)
         eps, inv_features = x.dtype.type(eps), x.dtype.type(1.0 / max(rows.shape[1], 1))
+        ones = np.ones(rows.shape[1], dtype=x.dtype)  # row sums as one BLAS product
 
         def block(r):
             part = rows[r]
-            centered = part - np.add.reduce(part, axis=1, keepdims=True) * inv_features
-            var = np.einsum("ij,ij->i", centered, centered)[:, None] * inv_features
-            rstd[r] = 1.0 / np.sqrt(var + eps)
-            np.multiply(centered, rstd[r], out=x_hat[r])
+            centered = part - np.matmul(part, ones)[:, None] * inv_features
+            var = np.einsum("ij,ij->i", centered, centered) * inv_features
+            rstd[r, 0] = 1.0 / np.sqrt(var + eps)
+            np.einsum("ij,i->ij", centered, rstd[r, 0], out=x_hat[r])
             if w is not None:
-                np.multiply(x_hat[r], w, out=out[r])
+                np.einsum("ij,j->ij", x_hat[r], w, out=out[r])
             if b is not None:
                 np.add(x_hat[r] if w is None else out[r], b, out=out[r])
 
@@ -66,17 +73,19 @@ class LayerNorm(Function):
         grad_x = np.empty_like(x_hat) if need_x else None
         features = g.dtype.type(x_hat.shape[1])
 
+        ones = np.ones(x_hat.shape[1], dtype=g.dtype)
+
         def block(r):
-            scaled = g[r] * w if w is not None else g[r]
+            scaled = np.einsum("ij,j->ij", g[r], w) if w is not None else g[r]
             if need_x:
-                mean_g = scaled.mean(axis=1, keepdims=True)
-                mean_gx = np.einsum("ij,ij->i", scaled, x_hat[r])[:, None] / features
-                np.multiply(x_hat[r], mean_gx, out=grad_x[r])
-                np.subtract(scaled, grad_x[r], out=grad_x[r])
-                grad_x[r] -= mean_g
-                grad_x[r] *= rstd[r]
+                mean_g = np.matmul(scaled, ones) / features
+                mean_gx = np.einsum("ij,ij->i", scaled, x_hat[r]) / features
+                inner = np.einsum("ij,i->ij", x_hat[r], mean_gx)
+                np.subtract(scaled, inner, out=inner)
+                inner -= mean_g[:, None]
+                np.einsum("ij,i->ij", inner, rstd[r, 0], out=grad_x[r])
             return (np.einsum("ij,ij->j", g[r], x_hat[r]) if need_w else None,
-                    g[r].sum(axis=0) if need_b else None)
+                    np.matmul(np.ones(len(g[r]), dtype=g.dtype), g[r]) if need_b else None)
 
         sums = parallel.for_each_block(block, len(g), g[0].nbytes * 4 if len(g) else 0)
         grad_w = grad_b = None
