@@ -467,7 +467,7 @@ def kernel_figures() -> dict:
                      f"{base / seconds:,.0f}x"])
     tables = [table(f"One {n}x{n} float64 matmul, four implementations "
                     "(tinytorch.perf.kernels)", ["kernel", "time", "GFLOP/s", "speed-up"],
-                    rows), gelu_ladder()]
+                    rows), gelu_ladder(), short_rows_ladder()]
     if importlib.util.find_spec("tinytorch.vision") is not None:
         tables.append(relu_pool_ladder())
     return {"tables": tables}
@@ -525,6 +525,44 @@ def gelu_ladder() -> dict:
                    "float32): forward, then backward's gradient", steps,
                    f"All four give the same values and gradients to {worst:.1e} (float32 "
                    "rounding), checked by this script.")
+
+
+def short_rows_ladder() -> dict:
+    """LayerNorm forward and backward on TinyGPT's (768, 128) rows: numpy's per-row loops."""
+    from tinytorch.core import Tensor, nn
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((12 * 64, 128)).astype(np.float32)
+    grad = rng.standard_normal(x.shape).astype(np.float32)
+    norm = nn.LayerNorm(128)
+    w, eps = norm.weight.array, np.float32(norm.eps)
+
+    def textbook():  # reductions along each short row, ufuncs broadcasting per-row numbers
+        centered = x - x.mean(axis=1, keepdims=True)
+        rstd = 1 / np.sqrt((centered * centered).mean(axis=1, keepdims=True) + eps)
+        x_hat = centered * rstd
+        g = grad * w
+        dx = rstd * (g - g.mean(axis=1, keepdims=True)
+                     - x_hat * (g * x_hat).mean(axis=1, keepdims=True))
+        return x_hat * w + norm.bias.array, dx, (grad * x_hat).sum(axis=0), grad.sum(axis=0)
+
+    def library():  # row sums as rows @ ones (BLAS), broadcasts as einsum
+        t = Tensor(x, requires_grad=True)
+        norm.zero_grad()
+        out = norm(t)
+        out.backward(Tensor(grad))
+        return out.array, t.grad.array, norm.weight.grad.array, norm.bias.grad.array
+
+    worst = max(float(np.abs(a - b).max()) for a, b in zip(textbook(), library()))
+    assert worst < 1e-4, f"short_rows_ladder: the versions disagree by {worst}"
+    return _ladder(f"LayerNorm on TinyGPT's {x.shape[0]}x{x.shape[1]} float32 activations: "
+                   "forward, then backward (input, weight and bias gradients)",
+                   [("sum along rows, broadcasting ufuncs (textbook numpy)", textbook),
+                    ("rows @ ones and einsum (tinytorch.core's LayerNorm, with autograd)",
+                     library)],
+                   f"Rows of 128 numbers: numpy runs one short inner loop per row, and its "
+                   f"overhead costs as much as the arithmetic. Same results to {worst:.1e}, "
+                   "checked by this script.")
 
 
 def relu_pool_ladder() -> dict:
