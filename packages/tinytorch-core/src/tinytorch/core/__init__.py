@@ -10,7 +10,7 @@ One namespace, as in torch:
 and `torch.nn`, `torch.optim`, `torch.nn.functional`, `torch.utils.data` are attributes.
 """
 
-from . import dtypes
+from . import allocator, dtypes
 from .__about__ import __version__
 from .autograd import Function, enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
@@ -112,5 +112,8 @@ float = float32
 
 # the subpackages, reachable as attributes (torch.nn, torch.optim, torch.utils.data)
 from . import data, nn, optim, utils  # noqa: E402
+
+# keep freed memory for reuse instead of faulting it in again every step (allocator.py)
+allocator.keep_freed_memory_unless_disabled()
 
 __all__ = [name for name in dir() if not name.startswith("_")]
