@@ -178,7 +178,10 @@ class Sandbox:
         environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.env / "run"),
                    "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                    "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
-                   "MPLCONFIGDIR": str(self.env / "run" / "matplotlib")}
+                   "MPLCONFIGDIR": str(self.env / "run" / "matplotlib"),
+                   # importing the submission's tinytorch.core would otherwise set malloc's
+                   # policy through ctypes, which the worker's guard stops
+                   "TINYTORCH_KEEP_FREED_MEMORY": "0"}
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-S", "-B", str(self.env / "grader" / "tinytorch" / "course"
                                                    / "worker.py"),
