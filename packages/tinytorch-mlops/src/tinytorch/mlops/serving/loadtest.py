@@ -134,14 +134,15 @@ def run_clients(base_url: str, body: bytes, content_type: str, clients: int, req
     if token:
         headers["Authorization"] = f"Bearer {token}"
 
-    def record(code: int | None, elapsed: float, error: str = "") -> None:
+    def record_answer(code: int, elapsed: float) -> None:
         with lock:
-            if code is None:
-                report.errors.append(error)
-                return
             report.status_counts[code] = report.status_counts.get(code, 0) + 1
             if code == 200:
                 report.latencies.append(elapsed)
+
+    def record_error(exc: Exception) -> None:
+        with lock:
+            report.errors.append(f"{type(exc).__name__}: {exc}")
 
     def client() -> None:
         connection = None  # kept alive between requests, reopened after a failure
@@ -153,12 +154,12 @@ def run_clients(base_url: str, body: bytes, content_type: str, clients: int, req
                 response = connection.getresponse()
                 response.read()  # the whole answer, before the connection is reused
             except (OSError, http.client.HTTPException) as exc:
-                record(None, 0.0, f"{type(exc).__name__}: {exc}")
+                record_error(exc)
                 if connection is not None:
                     connection.close()
                 connection = None
                 continue
-            record(response.status, time.perf_counter() - start)
+            record_answer(response.status, time.perf_counter() - start)
             if response.will_close:
                 connection.close()
                 connection = None
