@@ -168,6 +168,25 @@ def test_gelu_with_derivative_float32_matches_float64_exact():
     np.testing.assert_allclose(exact_slope[finite][::500], _gelu_grad(sample), atol=1e-12)
 
 
+def test_float32_sign_bit_copy_equals_copysign():
+    """The erf polynomial puts x's sign on a non-negative magnitude with integer bit
+    operations instead of np.copysign: the same bits, signed zeros, infinities and NaNs
+    included, and erf stays exactly odd."""
+    from tinytorch.core.ops.pointwise import _with_sign_of, erf
+
+    rng = np.random.default_rng(0)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 1e-45, -1e-45]
+    x = np.concatenate([rng.standard_normal(5000) * 4, special]).astype(np.float32)
+    magnitude = np.abs(np.concatenate([rng.standard_normal(5000), special])).astype(np.float32)
+    out, scratch = np.empty_like(x), np.empty_like(x)
+    expected = np.copysign(magnitude, x)
+    np.testing.assert_array_equal(_with_sign_of(magnitude, x, out, scratch).view(np.uint32),
+                                  expected.view(np.uint32))
+    grid = np.linspace(0, 12, 100001, dtype=np.float32)
+    np.testing.assert_array_equal(erf(-grid).view(np.uint32), (-erf(grid)).view(np.uint32))
+    assert np.signbit(erf(np.array([-0.0], dtype=np.float32)))[0]
+
+
 def _gelu_grad(x: np.ndarray) -> np.ndarray:
     t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     torch.nn.functional.gelu(t).sum().backward()

@@ -147,17 +147,18 @@ def test_one_thread_unless_asked(monkeypatch):
     assert parallel._default_threads() == 1
 
 
-def test_block_size_is_half_an_l2_cache_within_bounds(monkeypatch, tmp_path):
+def test_block_size_is_half_an_l2_cache_within_1_to_4_mb(monkeypatch, tmp_path):
     import builtins
 
     real_open = builtins.open
-    for reported, expected in (("2048K", 1 << 20), ("256K", 256 << 10), ("32M", 4 << 20)):
+    for reported, expected in (("4096K", 2 << 20), ("2048K", 1 << 20), ("1024K", 1 << 20),
+                               ("256K", 1 << 20), ("32M", 4 << 20)):
         def fake_open(path, *args, reported=reported, **kwargs):
             if str(path).endswith("index2/size"):
                 (tmp_path / "size").write_text(reported + "\n")
                 return real_open(tmp_path / "size", *args, **kwargs)
             return real_open(path, *args, **kwargs)
         monkeypatch.setattr(builtins, "open", fake_open)
-        assert parallel._half_of_l2() == expected
+        assert parallel._block_bytes() == expected
     monkeypatch.setattr(builtins, "open", lambda *a, **k: (_ for _ in ()).throw(OSError()))
-    assert parallel._half_of_l2() == 512 * 1024  # no sysfs: a middle-of-the-road default
+    assert parallel._block_bytes() == 1 << 20  # no sysfs: the floor

@@ -121,17 +121,25 @@ def attention_backward(grad, q, k, v, probs, keep, scale: float, dropout_p: floa
 
 
 def _softmax_inplace(scores: np.ndarray) -> np.ndarray:
-    """Row softmax, overwriting `scores`; rows that are all -inf become all zeros."""
-    row_max = scores.max(axis=-1, keepdims=True)
+    """Row softmax, overwriting `scores`; rows that are all -inf become all zeros.
+
+    Rows are short (64 keys at the milestone), numpy's weak spot: `max(axis=-1)` and
+    `sum(axis=-1)` run one short inner loop per row. The row max is taken across the rows
+    of the transposed copy instead (one long vectorised loop), the row sums as one BLAS
+    product with a vector of ones, and the division as a multiply by 1 / sum: 440 -> 320 us
+    for milestone 04's (12, 4, 64, 64) scores (interleaved, 2026-12-01). Each row still
+    uses only its own numbers, so a causal model stays exactly causal.
+    """
+    row_max = np.ascontiguousarray(np.swapaxes(scores, -1, -2)).max(axis=-2)[..., None]
     blocked = ~np.isfinite(row_max)
     if blocked.any():
         row_max = np.where(blocked, scores.dtype.type(0), row_max)
     scores -= row_max
     np.exp(scores, out=scores)
-    total = scores.sum(axis=-1, keepdims=True)
+    total = np.matmul(scores, np.ones(scores.shape[-1], dtype=scores.dtype))[..., None]
     if blocked.any():
         total[total == 0] = 1  # an all-masked row: exp gave zeros; keep them zero
-    scores /= total
+    scores *= np.reciprocal(total, out=total)
     return scores
 
 

@@ -240,6 +240,21 @@ _A = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)
 
 
 _exact_erf = np.vectorize(math.erf, otypes=[np.float64])
+_FLOAT32_SIGN_BIT = np.uint32(0x80000000)
+
+
+def _with_sign_of(magnitude: np.ndarray, x: np.ndarray, out: np.ndarray,
+                  scratch: np.ndarray) -> np.ndarray:
+    """copysign(magnitude, x) for float32 `magnitude` >= 0, as two integer bit operations.
+
+    numpy's copysign has no SIMD loop: on the development machine it cost ~0.55 ns a
+    number, 8x a multiply, the dearest step of the erf polynomial. For a non-negative
+    magnitude, OR-ing in x's sign bit gives the same bits (signed zeros and NaNs included).
+    `scratch` is a float32 buffer of x's shape that may be overwritten.
+    """
+    sign = np.bitwise_and(x.view(np.uint32), _FLOAT32_SIGN_BIT, out=scratch.view(np.uint32))
+    np.bitwise_or(magnitude.view(np.uint32), sign, out=out.view(np.uint32))
+    return out
 
 
 def _erf_float32(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -259,8 +274,8 @@ def _erf_float32(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     np.negative(z, out=z)
     np.exp(z, out=z)
     poly *= z
-    np.subtract(f(1), poly, out=poly)  # erf(|x|)
-    return np.copysign(poly, x, out=out)  # erf is odd
+    np.subtract(f(1), poly, out=poly)  # erf(|x|) >= 0
+    return _with_sign_of(poly, x, out=out, scratch=t)  # erf is odd
 
 
 def erf(x: np.ndarray) -> np.ndarray:
@@ -344,8 +359,8 @@ def _cdf_and_density_float32(cdf: np.ndarray, density: np.ndarray, x: np.ndarray
     density *= f(-0.5)
     np.exp(density, out=density)  # exp(-x^2 / 2), shared by Q and phi
     tail *= density
-    np.subtract(f(0.5), tail, out=tail)
-    np.copysign(tail, x, out=cdf)
+    np.subtract(f(0.5), tail, out=tail)  # 1/2 - Q >= 0
+    _with_sign_of(tail, x, out=cdf, scratch=t)
     cdf += f(0.5)
     density *= f(_INV_SQRT_2PI)
 
