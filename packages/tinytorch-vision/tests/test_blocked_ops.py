@@ -51,10 +51,18 @@ def test_conv_blocked_equals_one_block_and_torch(blocked, dtype, stride, padding
     def conv(a, b):
         return VF.conv2d(a, b, stride=stride, padding=padding)
 
-    for mine, reference in zip(run(conv, x, w), one_block(conv, x, w)):
+    references = one_block(conv, x, w)
+    for mine, reference in zip(run(conv, x, w), references):
         np.testing.assert_array_equal(mine, reference)
+    # The weight gradient sums ~1,300 products per entry, with entries up to ~100: in
+    # float32 both libraries round at the scale of the largest, so a small entry made by
+    # cancellation can differ from torch's by more than a fixed atol of 1e-5 (found on an
+    # AVX-512 machine, where TinyTorch was the closer of the two to the float64 result).
+    # The tolerance follows the scale of the sums; float64 keeps the default.
+    scale = max(float(np.abs(r).max()) for r in references)
+    atol = None if dtype == np.float64 else 2e-6 * max(scale, 1.0)
     check_op(None, conv, lambda a, b: TF.conv2d(a, b, stride=stride, padding=padding),
-             arrays=[x, w])
+             arrays=[x, w], atol=atol)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
