@@ -230,7 +230,7 @@ def match_torch_threads(torch) -> str:
     torch.set_num_threads(blas["threads"])
     return (f"torch.set_num_threads({blas['threads']}) to match numpy's BLAS "
             f"({blas['name']} {blas['version']}: {blas['threads']} threads, "
-            f"{blas['threads_source']})")
+            f"{blas['threads_source']}; kernel {blas['kernel']}, {blas['kernel_source']})")
 
 
 # ---------------------------------------------------------------- TinyTorch vs PyTorch

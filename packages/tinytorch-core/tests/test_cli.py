@@ -65,7 +65,8 @@ def test_info_json(capsys):
 def test_info_table(capsys):
     code, out, _ = run_tito(capsys, "info")
     assert code == 0
-    for row in ("tinytorch.core", "python", "numpy", "BLAS threads", np.__version__):
+    for row in ("tinytorch.core", "python", "numpy", "BLAS threads", "BLAS kernel",
+                np.__version__):
         assert row in out
 
 
@@ -82,6 +83,20 @@ def test_blas_threads_follow_the_environment(monkeypatch):
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "5")  # OpenBLAS reads its own variable first
     assert info._blas_threads("scipy-openblas", "") == (
         5, "environment variable OPENBLAS_NUM_THREADS")
+
+
+def test_blas_kernel_is_what_openblas_reports():
+    blas = info.blas_info()
+    if "openblas" not in blas["name"].lower():
+        assert blas["kernel"] == "unknown"
+        return
+    pinned = os.environ.get("OPENBLAS_CORETYPE", "").strip()
+    assert blas["kernel"] not in ("", "unknown")
+    if pinned:  # OpenBLAS was loaded with this variable: it runs the kernel named there
+        assert blas["kernel"].lower() == pinned.lower()
+        assert blas["kernel_source"] == f"pinned by OPENBLAS_CORETYPE={pinned}"
+    else:
+        assert blas["kernel_source"] == "chosen by OpenBLAS for this CPU"
 
 
 class FakeDistribution:

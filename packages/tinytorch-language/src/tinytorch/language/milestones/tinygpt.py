@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     blas = blas_info()
     console.print(f"machine: {usable_cpu_count()} usable CPUs; numpy BLAS {blas['name']} "
-                  f"{blas['version']} with {blas['threads']} threads ({blas['threads_source']})")
+                  f"{blas['version']} with {blas['threads']} threads ({blas['threads_source']}), "
+                  f"kernel {blas['kernel']} ({blas['kernel_source']})")
 
     try:
         text, source = load_text(args, console)

@@ -45,38 +45,46 @@ class BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, *, training, momentum, eps):
         shape = x.shape
-        x = to_rows(x)
+        x, k = widened(to_rows(x))
         eps = x.dtype.type(eps)
         if training:
-            mean, var = batch_moments(x)
+            mean, var = batch_moments(x, k)
             if running_mean is not None:
-                _update_running(running_mean, running_var, mean, var, len(x), momentum)
+                _update_running(running_mean, running_var, mean, var, x.size // len(mean),
+                                momentum)
         else:
             mean, var = running_mean, running_var
         rstd = 1 / np.sqrt(var + eps)
-        out = normalize(x, mean, rstd, weight, bias)
+        scale = rstd if weight is None else weight * rstd
+        out = normalize(x, *tiled(k, mean, scale, bias))
         # x itself, not x_hat: backward recomputes x - mean block by block, in cache, so
         # forward writes one array instead of two
         ctx.save_for_backward(x, mean, rstd, weight)
-        ctx.training = training
+        ctx.training, ctx.k = training, k
         return from_rows(out, shape)
 
     @staticmethod
     def backward(ctx, grad):
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         shape = grad.shape
-        grad = to_rows(grad)
         x, mean, rstd, weight = ctx.saved_tensors
+        k = ctx.k
+        grad = to_rows(grad).reshape(x.shape)
         sum_g = sum_gx = None
         if need_w or (need_x and ctx.training):
-            sum_g, sum_gx = column_sums(grad, x, mean, rstd)
+            sum_g, sum_gx = column_sums(grad, x, np.tile(mean, k), k)
+            sum_gx *= rstd
         elif need_b:
-            sum_g = column_sum(grad)
+            sum_g = folded(column_sum(grad), k)
         grad_x = None
         if need_x:
             scale = rstd if weight is None else weight * rstd
-            grad_x = input_gradient(grad, x, mean, rstd, scale, sum_g, sum_gx) \
-                if ctx.training else grad * scale
+            if ctx.training:
+                rows = grad.dtype.type(grad.size // len(mean))
+                slope, offset = scale * sum_gx / rows * rstd, scale * sum_g / rows
+                grad_x = input_gradient(grad, x, *tiled(k, mean, scale, slope, offset))
+            else:
+                grad_x = grad * np.tile(scale, k)
         if grad_x is not None:
             grad_x = from_rows(grad_x, shape)
         return grad_x, sum_gx if need_w else None, sum_g if need_b else None, None, None
@@ -100,34 +108,37 @@ class BatchNorm(Function):
 
 
 # ---------------------------------------------------------------- the blocked passes
-# Each pass walks the (rows, C) matrix in row blocks of half an L2 cache
+# Each pass walks the widened (rows, k*C) matrix in row blocks of half an L2 cache
 # (tinytorch.core.parallel): the blocks run on all cores, and the steps of one block reuse
-# it while it is in cache.
+# it while it is in cache. Every per-channel vector comes tiled k times to match.
 
 
-def batch_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column mean and (biased) variance, from per-block moments.
+def batch_moments(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and (biased) variance of a widened (R/k, k*C) matrix.
 
-    Each block gives (count, mean, sum of squared deviations); they combine exactly
-    (Chan et al.'s parallel variance): M2 = sum(M2_b + n_b * (mean_b - mean)^2).
+    Each block gives, for each of its k*C columns, (count, mean, sum of squared
+    deviations); these combine exactly (Chan et al.'s parallel variance):
+    M2 = sum(M2_b + n_b * (mean_b - mean)^2), over blocks and over the k column groups.
     """
     def moments(block):
         part = x[block]
         part_mean = column_sum(part) / part.dtype.type(len(part))
         deviation = part - part_mean
-        return len(part), part_mean, np.einsum("ij,ij->j", deviation, deviation)
+        deviation *= deviation
+        return len(part), part_mean, column_sum(deviation)
 
     parts = parallel.for_each_block(moments, len(x), x[0].nbytes)
-    counts = np.array([n for n, _, _ in parts], dtype=x.dtype)[:, None]
-    means = np.stack([m for _, m, _ in parts])
-    mean = (counts * means).sum(axis=0) / x.dtype.type(len(x))
-    m2 = sum(m2 for _, _, m2 in parts) + (counts * (means - mean) ** 2).sum(axis=0)
-    return mean, m2 / x.dtype.type(len(x))
+    channels = x.shape[1] // k
+    counts = np.repeat(np.array([n for n, _, _ in parts], dtype=x.dtype), k)[:, None]
+    means = np.concatenate([m.reshape(k, channels) for _, m, _ in parts])
+    total = x.dtype.type(len(x) * k)
+    mean = (counts * means).sum(axis=0) / total
+    m2 = sum(folded(m2, k) for _, _, m2 in parts) + (counts * (means - mean) ** 2).sum(axis=0)
+    return mean, m2 / total
 
 
-def normalize(x, mean, rstd, weight, bias) -> np.ndarray:
-    """out = (x - mean) * rstd * weight + bias, in one blocked pass (x_hat is never stored)."""
-    scale = rstd if weight is None else weight * rstd
+def normalize(x, mean, scale, bias) -> np.ndarray:
+    """out = (x - mean) * scale + bias, in one blocked pass (x_hat is never stored)."""
     out = np.empty_like(x)
 
     def block_pass(block):
@@ -140,22 +151,21 @@ def normalize(x, mean, rstd, weight, bias) -> np.ndarray:
     return out
 
 
-def column_sums(grad, x, mean, rstd) -> tuple[np.ndarray, np.ndarray]:
-    """sum(grad) and sum(grad * x_hat) per column (the bias and weight gradients), with
-    x_hat = (x - mean) * rstd recomputed one block at a time."""
+def column_sums(grad, x, mean, k) -> tuple[np.ndarray, np.ndarray]:
+    """sum(grad) and sum(grad * (x - mean)) per channel (the bias gradient, and the weight
+    gradient before its factor rstd), with x - mean recomputed one block at a time."""
     def sums(block):
         deviation = x[block] - mean
-        return column_sum(grad[block]), np.einsum("ij,ij->j", grad[block], deviation)
+        deviation *= grad[block]
+        return column_sum(grad[block]), column_sum(deviation)
 
     parts = parallel.for_each_block(sums, len(grad), grad[0].nbytes)
-    return sum(g for g, _ in parts), rstd * sum(gd for _, gd in parts)
+    return folded(sum(g for g, _ in parts), k), folded(sum(gd for _, gd in parts), k)
 
 
-def input_gradient(grad, x, mean, rstd, scale, sum_g, sum_gx) -> np.ndarray:
-    """dL/dx = scale * (grad - mean(grad) - x_hat * mean(grad * x_hat)), blocked, with
-    x_hat * slope computed as (x - mean) * (rstd * slope)."""
-    rows = grad.dtype.type(len(grad))
-    slope, offset = scale * sum_gx / rows * rstd, scale * sum_g / rows
+def input_gradient(grad, x, mean, scale, slope, offset) -> np.ndarray:
+    """dL/dx = scale * grad - (x - mean) * slope - offset, blocked: the closed form above
+    with slope = scale * rstd * mean(grad * x_hat) and offset = scale * mean(grad)."""
     grad_x = np.empty_like(grad)
 
     def block_pass(block):
@@ -170,20 +180,45 @@ def input_gradient(grad, x, mean, rstd, scale, sum_g, sum_gx) -> np.ndarray:
 
 
 def column_sum(rows: np.ndarray) -> np.ndarray:
-    """The sum of each column of a contiguous (R, C) matrix, k rows at a time.
+    """The sum of each column of a contiguous (R, C) matrix.
 
     numpy reduces axis 0 with an inner loop along one row: C numbers per loop, only 32 for
-    a 32-channel layer. Seen as (R/k, k*C), the same memory gives loops k times longer
-    (SIMD-friendly), and the k partial rows are added at the end: ~3x faster for C = 32.
+    a 32-channel layer. Its widened view gives loops k times longer (SIMD-friendly), and
+    the k partial sums of each column are added at the end: ~3x faster for C = 32.
     """
-    count, columns = rows.shape
-    k = 1
-    while k * columns < 1024 and count % (2 * k) == 0:
-        k *= 2
-    return rows.reshape(count // k, k * columns).sum(axis=0).reshape(k, columns).sum(axis=0)
+    wide, k = widened(rows)
+    return folded(wide.sum(axis=0), k)
 
 
 # ---------------------------------------------------------------- layout
+
+WIDE_ROW = 1024  # numbers per row of the widened matrix (at least, when the shape allows)
+
+
+def widened(rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """View a contiguous (R, C) matrix as (R/k, k*C) with k*C >= WIDE_ROW when R allows.
+
+    Every numpy step that broadcasts a per-channel vector over the rows runs one inner
+    loop per row: C numbers, 32 for a 32-channel layer, too short for SIMD to pay off.
+    The same memory seen as rows k times longer, with the vector tiled k times, gives
+    the same numbers with k times fewer, longer loops: 2-4x faster for C = 32.
+    """
+    count, channels = rows.shape
+    k = 1
+    while k * channels < WIDE_ROW and count % (2 * k) == 0:
+        k *= 2
+    return rows.reshape(count // k, k * channels), k
+
+
+def tiled(k: int, *vectors):
+    """Each per-channel vector repeated k times, to match a widened matrix (None stays None)."""
+    return [None if v is None else np.tile(v, k) for v in vectors]
+
+
+def folded(wide: np.ndarray, k: int) -> np.ndarray:
+    """Per-column sums of a widened matrix -> per-channel sums (adds the k copies)."""
+    return wide.reshape(k, -1).sum(axis=0)
+
 
 def to_rows(x: np.ndarray) -> np.ndarray:
     """(N, C, *spatial) -> (N*prod(spatial), C); free when the memory is channels-last."""
