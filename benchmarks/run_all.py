@@ -71,6 +71,7 @@ def machine() -> dict:
     return {"processor": platform.processor() or platform.machine(),
             "python": platform.python_version(), "usable_cpus": usable_cpu_count(),
             "blas": f"{blas['name']} {blas['version']}", "blas_threads": blas["threads"],
+            "blas_kernel": f"{blas['kernel']} ({blas['kernel_source']})",
             "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
@@ -78,7 +79,8 @@ def ratios_table(results, machine_before: dict, load_after: float) -> Table:
     """Every target and reported figure of every benchmark, one row each."""
     table = Table(title="All ratios and targets", title_justify="left",
                   caption=f"{machine_before['processor']}, {machine_before['usable_cpus']} CPUs, "
-                          f"{machine_before['blas']} ({machine_before['blas_threads']} threads), "
+                          f"{machine_before['blas']} ({machine_before['blas_threads']} threads, "
+                          f"kernel {machine_before['blas_kernel']}), "
                           f"load average {machine_before['load_average_1min']} at start, "
                           f"{load_after:.2f} at end")
     for column in ("benchmark", "claim", "target", "achieved", "status"):
