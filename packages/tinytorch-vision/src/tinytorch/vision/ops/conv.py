@@ -58,7 +58,7 @@ class Conv2d(Function):
         column_blocks = []
         for images in blocks:
             cols = spatial.im2col(x_padded[images], kernel, stride, dilation, out_hw, groups)
-            out[images] = grouped_matmul(cols, w_mat).reshape(out[images].shape)
+            grouped_matmul(cols, w_mat, out=out[images].reshape(cols.shape[0], *out.shape[2:]))
             column_blocks.append(cols)
         out = out.reshape(-1, out_channels)
         if bias is not None:
@@ -140,11 +140,13 @@ def weight_from_matrix(w_mat: np.ndarray, kernel: tuple) -> np.ndarray:
 # batched np.matmul over the group axis.
 
 
-def grouped_matmul(cols: np.ndarray, w_mat: np.ndarray) -> np.ndarray:
-    """(M, G, K) x (G, K, O) -> (M, G, O): out[:, g] = cols[:, g] @ w_mat[g]."""
+def grouped_matmul(cols: np.ndarray, w_mat: np.ndarray, out: np.ndarray) -> None:
+    """(M, G, K) x (G, K, O) -> out (M, G, O): out[:, g] = cols[:, g] @ w_mat[g], written
+    straight into `out` (BLAS writes the output block in place: no copy of the result)."""
     if w_mat.shape[0] == 1:
-        return (cols[:, 0, :] @ w_mat[0])[:, None, :]
-    return np.matmul(cols.transpose(1, 0, 2), w_mat).transpose(1, 0, 2)
+        np.matmul(cols[:, 0, :], w_mat[0], out=out[:, 0, :])
+    else:
+        np.matmul(cols.transpose(1, 0, 2), w_mat, out=out.transpose(1, 0, 2))
 
 
 def grouped_matmul_at(cols: np.ndarray, grad: np.ndarray) -> np.ndarray:
