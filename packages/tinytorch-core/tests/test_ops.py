@@ -168,6 +168,19 @@ def test_gelu_with_derivative_float32_matches_float64_exact():
     np.testing.assert_allclose(exact_slope[finite][::500], _gelu_grad(sample), atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(768, 128), (3, 4, 64), (5, 1), (2, 0, 7)])
+def test_row_sums_through_blas_equal_numpy_sums(dtype, shape):
+    from tinytorch.core.ops.reduction import row_sums
+
+    rows = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    got = row_sums(rows)
+    assert got.shape == shape[:-1] and got.dtype == dtype
+    tolerance = 8 * np.finfo(dtype).eps * shape[-1]
+    np.testing.assert_allclose(got, rows.astype(np.float64).sum(axis=-1),
+                               rtol=tolerance, atol=tolerance)
+
+
 def test_float32_sign_bit_copy_equals_copysign():
     """The erf polynomial puts x's sign on a non-negative magnitude with integer bit
     operations instead of np.copysign: the same bits, signed zeros, infinities and NaNs

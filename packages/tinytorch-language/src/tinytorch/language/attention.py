@@ -40,6 +40,7 @@ import numpy as np
 from tinytorch.core.autograd import Function
 from tinytorch.core.bad_input import as_array
 from tinytorch.core.cost import Cost, attention_products
+from tinytorch.core.ops.reduction import row_sums
 from tinytorch.core.random import dropout_keep, get_rng
 from tinytorch.core.tensor import Tensor
 
@@ -132,12 +133,13 @@ def _softmax_inplace(scores: np.ndarray) -> np.ndarray:
     """
     row_max = np.ascontiguousarray(np.swapaxes(scores, -1, -2)).max(axis=-2)[..., None]
     blocked = ~np.isfinite(row_max)
-    if blocked.any():
+    any_blocked = blocked.any()
+    if any_blocked:
         row_max = np.where(blocked, scores.dtype.type(0), row_max)
     scores -= row_max
     np.exp(scores, out=scores)
-    total = np.matmul(scores, np.ones(scores.shape[-1], dtype=scores.dtype))[..., None]
-    if blocked.any():
+    total = row_sums(scores)[..., None]
+    if any_blocked:
         total[total == 0] = 1  # an all-masked row: exp gave zeros; keep them zero
     scores *= np.reciprocal(total, out=total)
     return scores

@@ -29,6 +29,7 @@ import numpy as np
 from .. import parallel
 from ..autograd import Function
 from ..cost import Cost
+from .reduction import row_sums
 
 # Blocks are sized as if this many row-sized arrays were live at once. A block really
 # touches ~4 (x, centered, x_hat, out), but rows are short and a block runs ~10 numpy
@@ -49,11 +50,10 @@ class LayerNorm(Function):
         w = None if weight is None else weight.reshape(-1)
         b = None if bias is None else bias.reshape(-1)
         eps, inv_features = x.dtype.type(eps), x.dtype.type(1.0 / max(rows.shape[1], 1))
-        ones = np.ones(rows.shape[1], dtype=x.dtype)  # row sums as one BLAS product
 
         def block(r):
             part = rows[r]
-            centered = part - np.matmul(part, ones)[:, None] * inv_features
+            centered = part - row_sums(part)[:, None] * inv_features
             var = np.einsum("ij,ij->i", centered, centered) * inv_features
             rstd[r, 0] = 1.0 / np.sqrt(var + eps)
             np.einsum("ij,i->ij", centered, rstd[r, 0], out=x_hat[r])
@@ -80,12 +80,10 @@ class LayerNorm(Function):
         grad_x = np.empty_like(x_hat) if need_x else None
         features = g.dtype.type(x_hat.shape[1])
 
-        ones = np.ones(x_hat.shape[1], dtype=g.dtype)
-
         def block(r):
             scaled = np.einsum("ij,j->ij", g[r], w) if w is not None else g[r]
             if need_x:
-                mean_g = np.matmul(scaled, ones) / features
+                mean_g = row_sums(scaled) / features
                 mean_gx = np.einsum("ij,ij->i", scaled, x_hat[r]) / features
                 inner = np.einsum("ij,i->ij", x_hat[r], mean_gx)
                 np.subtract(scaled, inner, out=inner)
