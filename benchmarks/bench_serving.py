@@ -20,7 +20,10 @@ images: speed does not depend on the weights). Three measurements of batches of 
   reported beside it, JSON bodies, and safetensors with the clients in the server's own
   process, where they share its interpreter lock.
 
-Target: the server's requests/s at least 0.5x the in-process batches/s.
+Target: the server's requests/s at least 0.5x the in-process batches/s. The server runs
+requests that wait while the model is busy as one call (dynamic batching,
+tinytorch.mlops.serving.batching), on uvicorn with its C HTTP parser (httptools) and
+libuv event loop (uvloop).
 
 Systems lesson: a request of 8 images is 24,576 floats: 98 KB as float32 bytes, ~500 KB
 as JSON text. Turning that text back into an array costs about half the model's 0.2 GFLOP

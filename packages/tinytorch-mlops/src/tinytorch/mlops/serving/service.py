@@ -8,7 +8,9 @@ What it teaches: a request is untrusted input. Before a single FLOP is spent, th
 service checks that the batch is a rectangular array of finite numbers with the shape the
 model was registered with, and turns every problem into a `RequestError` whose message
 says what was received and what was expected (the HTTP layer maps it to a 4xx). Only then
-does the model run, timed, under a lock, and every outcome feeds the monitors.
+does the model run, timed, under a lock, and every outcome feeds the monitors. Requests
+that wait while the model is busy share its next call (dynamic batching, batching.py):
+`model_calls_total` in /metrics against the request count shows how much.
 
 Why a lock: tinytorch.core's grad mode is process-global (PyTorch's is per thread), so two
 threads running inference at once could switch autograd back on for each other. One
@@ -36,6 +38,7 @@ from ..monitoring import (
     RetrainingTrigger,
     ThroughputMonitor,
 )
+from .batching import Batcher
 
 
 class RequestError(ValueError):
@@ -55,6 +58,7 @@ class ModelService:
     input_dtype: str = "float32"  # "int64" for token ids
     labels: list[str] | None = None
     max_batch: int = 1024
+    max_batched_samples: int = 256  # waiting requests share a model call up to this size
     drift_detector: DriftDetector | None = None
     drift_window: int = 500
     started: float = field(default_factory=time.time)
@@ -67,6 +71,10 @@ class ModelService:
                 or self.max_batch < 1:
             raise ValueError(f"ModelService: max_batch must be a positive int, got "
                              f"{self.max_batch!r}")
+        if not isinstance(self.max_batched_samples, int) \
+                or isinstance(self.max_batched_samples, bool) or self.max_batched_samples < 1:
+            raise ValueError(f"ModelService: max_batched_samples must be a positive int (1 "
+                             f"turns dynamic batching off), got {self.max_batched_samples!r}")
         if self.input_shape is not None:
             shape = tuple(self.input_shape) if isinstance(self.input_shape, (list, tuple)) \
                 else None
@@ -93,6 +101,7 @@ class ModelService:
         self._drift_buffer: list[np.ndarray] = []
         self._prediction_buffer: list[np.ndarray] = []
         self._lock = threading.Lock()  # one inference at a time
+        self._batcher = Batcher(self._infer, self.max_batched_samples)
         self._stats_lock = threading.Lock()  # counters and drift buffers, updated per request
         self._drift_lock = threading.Lock()
 
@@ -143,13 +152,8 @@ class ModelService:
         start = time.perf_counter()
         try:
             batch = self.parse(inputs)
-            with self._lock, no_grad():
-                try:
-                    outputs = self.model(Tensor(batch)).array
-                except (ValueError, TypeError, IndexError, ArithmeticError, Warning) as exc:
-                    raise RequestError(f"/predict: the model rejected the input: "
-                                       f"{type(exc).__name__}: {exc}", status=422) from None
-                self.latency.record(time.perf_counter() - start)
+            outputs = self._batcher(batch)
+            self.latency.record(time.perf_counter() - start)
             result = self._response(outputs, return_outputs)
             if record:
                 self.record(200, len(batch))
@@ -163,6 +167,15 @@ class ModelService:
             if record:
                 self.record(500)
             raise
+
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
+        """One model call, on one request's batch or on several requests' (batching.py)."""
+        with self._lock, no_grad():
+            try:
+                return self.model(Tensor(batch)).array
+            except (ValueError, TypeError, IndexError, ArithmeticError, Warning) as exc:
+                raise RequestError(f"/predict: the model rejected the input: "
+                                   f"{type(exc).__name__}: {exc}", status=422) from None
 
     def _response(self, outputs: np.ndarray, return_outputs: bool) -> dict:
         if not np.all(np.isfinite(outputs)):
@@ -222,6 +235,7 @@ class ModelService:
         return {
             "requests_total": dict(sorted(self.status_counts.items())),
             "samples_total": self.samples_total,
+            "model_calls_total": self._batcher.calls,
             "latency_seconds": self.latency.summary(),
             "throughput_rps_1m": self.throughput.rate(),
             "error_rate": self.errors.error_rate,
@@ -239,6 +253,8 @@ class ModelService:
                   for s, n in m["requests_total"].items()]
         lines += ["# TYPE tinytorch_samples_total counter",
                   f"tinytorch_samples_total{{{labels}}} {m['samples_total']}",
+                  "# TYPE tinytorch_model_calls_total counter",
+                  f"tinytorch_model_calls_total{{{labels}}} {m['model_calls_total']}",
                   "# TYPE tinytorch_request_latency_seconds summary"]
         for key, quantile in (("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99")):
             value = m["latency_seconds"][key]
