@@ -101,6 +101,18 @@ def test_fused_variants_are_bitwise_equal():
     np.testing.assert_array_equal(gelu_chunked(x, chunk=7), reference)
     with pytest.raises(TypeError, match="floating"):
         gelu_chunked(np.arange(4))
+    for bad in (0, True, 2.5):
+        with pytest.raises(ValueError, match="chunk must be a positive int"):
+            gelu_chunked(x, chunk=bad)
+
+
+def test_default_chunk_is_the_library_block_size():
+    from tinytorch.core import parallel
+
+    x = rng.standard_normal(3 * 1000 + 1).astype(np.float32)
+    with parallel.configured(block_bytes=4000):  # 1,000 float32 a chunk: 4 chunks
+        np.testing.assert_array_equal(gelu_chunked(x), gelu_chunked(x, chunk=1000))
+        np.testing.assert_array_equal(gelu_chunked(x), FUSION_KERNELS["unfused"](x))
 
 
 def test_kernel_report_on_one_group():

@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from tinytorch.core import parallel
+
 _C = math.sqrt(2.0 / math.pi)
 _A = 0.044715
 
@@ -62,10 +64,16 @@ def gelu_inplace(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def gelu_chunked(x: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """Fused: every op on one chunk (8192 float32 = 32 KiB, L1/L2-sized) before the next."""
+def gelu_chunked(x: np.ndarray, chunk: int | None = None) -> np.ndarray:
+    """Fused: every op on one chunk before the next. The default chunk is the library's
+    block size (tinytorch.core.parallel.BLOCK_BYTES: half an L2 cache, at least 1 MB), not
+    smaller: each numpy call costs ~1 us of Python glue, and 8 calls on a chunk of 8,192
+    numbers (32 KiB) cost as much as the arithmetic (4M numbers, development machine:
+    6.8 ms with 32 KiB chunks, 4.3 ms with 1 MB ones, 8.2 ms unfused)."""
     _check("gelu_chunked", x)
-    if not isinstance(chunk, int) or chunk < 1:
+    if chunk is None:
+        chunk = max(1, parallel.BLOCK_BYTES // x.itemsize)
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"gelu_chunked: chunk must be a positive int, got {chunk!r}")
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty_like(flat)
