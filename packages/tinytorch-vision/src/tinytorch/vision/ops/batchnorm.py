@@ -108,7 +108,7 @@ class BatchNorm(Function):
 
 
 # ---------------------------------------------------------------- the blocked passes
-# Each pass walks the widened (rows, k*C) matrix in row blocks of half an L2 cache
+# Each pass walks the widened (rows, k*C) matrix in row blocks of parallel.BLOCK_BYTES
 # (tinytorch.core.parallel): the blocks run on all cores, and the steps of one block reuse
 # it while it is in cache. Every per-channel vector comes tiled k times to match.
 

@@ -109,7 +109,8 @@ BLOCKS_OF_COLUMNS = 2  # a block of columns is this many parallel.BLOCK_BYTES
 
 
 def image_blocks(x_padded: np.ndarray, w_mat: np.ndarray, out_hw: tuple) -> list[slice]:
-    """Split the batch into blocks of images whose columns take ~2 parallel.BLOCK_BYTES."""
+    """Split the batch into blocks of images whose columns take about BLOCKS_OF_COLUMNS
+    times parallel.BLOCK_BYTES."""
     groups, k, _ = w_mat.shape
     per_image = out_hw[0] * out_hw[1] * groups * k * x_padded.itemsize
     return parallel.blocks(len(x_padded), per_image, BLOCKS_OF_COLUMNS * parallel.BLOCK_BYTES)
@@ -161,7 +162,7 @@ def column_gradient(grad: np.ndarray, w_mat: np.ndarray, kernel: tuple,
     """grad_cols = grad @ w_mat^T for a block of images, one product per kernel offset.
 
     Returned as the (n, Ho, Wo, groups, kh, kw, C/groups) patches that col2im's
-    add_patches expects, but as a view of offset-major memory (kh, kw, groups, n*Ho*Wo,
+    add_patches expects, but as a view of offset-major memory (groups, kh, kw, n*Ho*Wo,
     C/groups): the slab add_patches adds for one offset is then contiguous, so its `+=`
     runs along whole rows of pixels instead of C numbers at a time (2x faster for the
     second layer of milestone 03's CNN), for a product split into kh*kw smaller ones.
