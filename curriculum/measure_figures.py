@@ -469,7 +469,8 @@ def kernel_figures() -> dict:
                     "(tinytorch.perf.kernels)", ["kernel", "time", "GFLOP/s", "speed-up"],
                     rows), gelu_ladder(), short_rows_ladder()]
     if importlib.util.find_spec("tinytorch.vision") is not None:
-        tables += [relu_pool_ladder(), conv_blocks_ladder(), batch_norm_rows_ladder()]
+        tables += [relu_pool_ladder(), first_layer_columns_ladder(), conv_blocks_ladder(),
+                   batch_norm_rows_ladder()]
     return {"tables": tables}
 
 
@@ -590,6 +591,41 @@ def relu_pool_ladder() -> dict:
                    "max(relu(a), relu(b)) = relu(max(a, b)): pooled first, the ReLU sees "
                    "4x fewer numbers. Outputs and gradients are bitwise equal (checked by "
                    "this script).")
+
+
+def first_layer_columns_ladder() -> dict:
+    """Milestone 03's first conv layer on NCHW images, with each of the two column layouts."""
+    from tinytorch.core import Tensor
+    from tinytorch.vision import functional as VF
+    from tinytorch.vision.ops import conv as conv_op
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 3, 32, 32)).astype(np.float32)
+    w = (rng.standard_normal((32, 3, 3, 3)) * 0.2).astype(np.float32)
+
+    def run(channel_major: bool):
+        def step():  # images need no gradient: forward and the weight gradient
+            saved, conv_op.CHANNEL_MAJOR = conv_op.CHANNEL_MAJOR, channel_major
+            try:
+                wt = Tensor(w, requires_grad=True)
+                out = VF.conv2d(Tensor(x), wt, padding=1)
+                out.sum().backward()
+                return out.array, wt.grad.array
+            finally:
+                conv_op.CHANNEL_MAJOR = saved
+        return step
+
+    worst = max(float(np.abs(a - b).max() / np.abs(b).max())
+                for a, b in zip(run(True)(), run(False)()))
+    assert worst < 1e-5, f"first_layer_columns_ladder: the two disagree by {worst}"
+    return _ladder("Milestone 03's first convolution (batch 128, 3 -> 32 channels, 32x32, 3x3, "
+                   "NCHW images): forward, then the weight gradient",
+                   [("pixel-major columns: NHWC copy, then runs of kw*C = 9 numbers",
+                     run(False)),
+                    ("channel-major columns: runs of a 32-pixel row (tinytorch.vision)",
+                     run(True))],
+                   f"Same output and weight gradient to {worst:.1e} of their largest value, "
+                   "checked by this script.")
 
 
 def conv_blocks_ladder() -> dict:

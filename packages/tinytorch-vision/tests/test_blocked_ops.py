@@ -53,7 +53,7 @@ def test_conv_blocked_equals_one_block_and_torch(blocked, dtype, stride, padding
     def conv(a, b):
         return VF.conv2d(a, b, stride=stride, padding=padding)
 
-    columns = conv_op.image_blocks(np.empty((9, 14, 14, 6), dtype), np.empty((1, 54, 8)), (12, 12))
+    columns = conv_op.image_blocks(9, np.empty((1, 54, 8)), (12, 12), np.dtype(dtype).itemsize)
     assert len(columns) > 1, "the test should run conv in several blocks of images"
     references = one_block(conv, x, w)
     # Blocks of images change the products' shapes: BLAS may round a row of a block of 3

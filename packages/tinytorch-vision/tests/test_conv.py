@@ -11,6 +11,7 @@ import tinytorch.core as tt
 import tinytorch.vision.functional as VF
 from tinytorch.core.testing import check_gradcheck, check_op
 from tinytorch.vision import nn as vnn
+from tinytorch.vision.ops import conv as conv_op
 
 
 def random_geometries(count, seed):
@@ -48,6 +49,48 @@ def test_conv2d_matches_torch(geometry, dtype):
     check_op(None,
              lambda x, w, b: VF.conv2d(x, w, b, stride, padding, dilation, groups),
              lambda x, w, b: TF.conv2d(x, w, b, stride, padding, dilation, groups), arrays=arrays)
+
+
+UNGROUPED = [g for g in GEOMETRIES if g[-1] == 1]
+
+
+@pytest.mark.parametrize("channel_major", [False, True], ids=["pixel-major", "channel-major"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", UNGROUPED, ids=[str(i) for i in range(len(UNGROUPED))])
+def test_both_column_layouts_match_torch(geometry, dtype, channel_major, monkeypatch):
+    """Each geometry through each im2col layout, whichever the rule would pick."""
+    x_shape, w_shape, stride, padding, dilation, _ = geometry
+    monkeypatch.setattr(conv_op, "uses_channel_major", lambda *args: channel_major)
+    rng = np.random.default_rng(hash(geometry) % 2**32 + 1)
+    arrays = [rng.standard_normal(x_shape).astype(dtype),
+              rng.standard_normal(w_shape).astype(dtype),
+              rng.standard_normal(w_shape[0]).astype(dtype)]
+    check_op(None,
+             lambda x, w, b: VF.conv2d(x, w, b, stride, padding, dilation),
+             lambda x, w, b: TF.conv2d(x, w, b, stride, padding, dilation), arrays=arrays)
+
+
+def test_gradcheck_channel_major_columns(monkeypatch):
+    monkeypatch.setattr(conv_op, "uses_channel_major", lambda *args: True)
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((2, 2, 6, 5)), rng.standard_normal((3, 2, 3, 2)),
+              rng.standard_normal(3)]
+    check_gradcheck(None, lambda x, w, b: VF.conv2d(x, w, b, stride=(1, 2), padding=(2, 1),
+                                                    dilation=(2, 1)), arrays=arrays)
+
+
+def test_channel_major_columns_for_rgb_images_only():
+    """NCHW images with 3 channels get channel-major columns (9-number patch rows are
+    short runs to copy); a channels-last activation or a wide input keeps im2col's."""
+    def rule(x, kernel=(3, 3), stride=(1, 1), pads=((1, 1), (1, 1)), groups=1):
+        return conv_op.uses_channel_major(x, kernel, stride, pads, (1, 1), groups)
+
+    images = np.zeros((4, 3, 32, 32), np.float32)
+    assert rule(images)
+    assert not rule(np.ascontiguousarray(images.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2))
+    assert not rule(np.zeros((4, 64, 16, 16), np.float32))  # 192-number patch rows
+    assert not rule(images, stride=(2, 2))  # strided output rows: runs of one number
+    assert not rule(images, groups=3)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")

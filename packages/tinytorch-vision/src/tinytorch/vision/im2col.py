@@ -91,6 +91,18 @@ def pad_nhwc(x: np.ndarray, pads: Pads, fill: float = 0.0) -> np.ndarray:
     return padded
 
 
+def pad_nchw(x: np.ndarray, pads: Pads) -> np.ndarray:
+    """Zero-padded, contiguous NCHW copy (x itself when there is nothing to pad and it is
+    already contiguous)."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return np.ascontiguousarray(x)
+    n, c, h, w = x.shape
+    padded = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
+    padded[:, :, top:top + h, left:left + w] = x
+    return padded
+
+
 def crop(x_padded: np.ndarray, pads: Pads, hw: Pair) -> np.ndarray:
     """The un-padded (N, H, W, C) part of a padded NHWC array (a view)."""
     (top, _), (left, _) = pads
@@ -136,6 +148,25 @@ def im2col(x_padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
 
     parallel.for_each_block(copy_images, n, cols[0].nbytes)
     return cols.reshape(n * ho * wo, groups, kh * kw * per_group)
+
+
+def im2col_channel_major(x_padded: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair,
+                         out_hw: Pair) -> np.ndarray:
+    """The transposed column matrix (C*kh*kw, N*Ho*Wo), copied from padded NCHW memory.
+
+    Row (c, i, j) holds input channel c at kernel offset (i, j) for every output position,
+    so the weight matrix is simply weight.reshape(out, C*kh*kw).T. Why a second layout:
+    im2col's copy moves runs of kw*C contiguous numbers, only 9 for an RGB image's 3x3
+    patches, and numpy pays a fixed cost per run. Here each run is a row of the output (Wo
+    numbers at stride 1), which is why a network's first layer, whose input arrives
+    channels-first with 3 channels, builds its columns this way.
+    """
+    sn, sc, sh, sw = x_padded.strides
+    n, c = x_padded.shape[:2]
+    shape = (c, kernel[0], kernel[1], n, out_hw[0], out_hw[1])
+    strides = (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1])
+    patches = as_strided(x_padded, shape, strides, writeable=False)
+    return patches.reshape(c * kernel[0] * kernel[1], n * out_hw[0] * out_hw[1])
 
 
 def kernel_offsets(kernel: Pair, stride: Pair, dilation: Pair, out_hw: Pair):

@@ -28,6 +28,12 @@ Systems lessons:
   ~35 ms of kernel time a step (page faults on transparent huge pages), more than the
   matmul itself. Blocks change the products' shapes, so results agree with the
   whole-batch ones to rounding (the weight gradient adds one partial sum per block).
+- Two column layouts: im2col copies runs of kw*C contiguous numbers, only 9 for the 3x3
+  patches of RGB images, and numpy pays a fixed cost per run. For channels-first input
+  with few channels, `im2col_channel_major` builds the transposed matrix (C*kh*kw, M)
+  instead, copying whole output rows; the products read it transposed. Milestone 03's
+  first layer then spends ~1.4 ms of a training step on its columns instead of ~3.2 ms
+  (NHWC copy and im2col); curriculum module 16 measures the layer.
 - Layout: the output is produced channels-last (NHWC memory, NCHW shape), so the next
   conv, pool or batch norm reads it without a transpose copy.
 """
@@ -46,50 +52,63 @@ from .. import im2col as spatial
 class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None, *, stride, pads, dilation, groups):
-        n = x.shape[0]
+        n, channels = x.shape[:2]
         out_channels, _, kh, kw = weight.shape
         kernel = (kh, kw)
-        x_padded = spatial.pad_nhwc(x, pads)
-        out_hw = spatial.output_hw(x_padded.shape[1:3], kernel, stride, dilation)
+        channel_major = uses_channel_major(x, kernel, stride, pads, dilation, groups)
+        x_padded = spatial.pad_nchw(x, pads) if channel_major else spatial.pad_nhwc(x, pads)
+        padded_hw = x_padded.shape[2:] if channel_major else x_padded.shape[1:3]
+        out_hw = spatial.output_hw(padded_hw, kernel, stride, dilation)
         w_mat = weight_matrix(weight, groups)
         out = np.empty((n, out_hw[0] * out_hw[1], groups, out_channels // groups),
                        dtype=np.result_type(x, weight))
-        blocks = image_blocks(x_padded, w_mat, out_hw)
+        blocks = image_blocks(n, w_mat, out_hw, x_padded.itemsize)
         column_blocks = []
         for images in blocks:
-            cols = spatial.im2col(x_padded[images], kernel, stride, dilation, out_hw, groups)
-            grouped_matmul(cols, w_mat, out=out[images].reshape(cols.shape[0], *out.shape[2:]))
+            out_block = out[images].reshape(-1, *out.shape[2:])
+            if channel_major:  # (K, M) columns, K in (C, kh, kw) order: the weight's own
+                cols = spatial.im2col_channel_major(x_padded[images], kernel, stride,
+                                                    dilation, out_hw)
+                np.matmul(cols.T, weight.reshape(out_channels, -1).T, out=out_block[:, 0])
+            else:
+                cols = spatial.im2col(x_padded[images], kernel, stride, dilation, out_hw,
+                                      groups)
+                grouped_matmul(cols, w_mat, out=out_block)
             column_blocks.append(cols)
         out = out.reshape(-1, out_channels)
         if bias is not None:
             out += bias
         ctx.save_for_backward(w_mat, *column_blocks)
-        ctx.geometry = (x.shape, x_padded.shape, pads, kernel, stride, dilation, out_hw, groups,
-                        blocks)
+        padded_nhwc = (n, *padded_hw, channels)
+        ctx.geometry = (x.shape, padded_nhwc, pads, kernel, stride, dilation, out_hw, groups,
+                        blocks, channel_major)
         ctx.has_bias = bias is not None
         return spatial.as_nchw(out.reshape(n, out_hw[0], out_hw[1], out_channels))
 
     @staticmethod
     def backward(ctx, grad):
         (x_shape, padded_shape, pads, kernel, stride, dilation, out_hw, groups,
-         blocks) = ctx.geometry
+         blocks, channel_major) = ctx.geometry
         w_mat, *column_blocks = ctx.saved_tensors
         need_x, need_w = ctx.needs_input_grad[:2]
         need_b = ctx.has_bias and ctx.needs_input_grad[2]
         out_channels = grad.shape[1]
         g = spatial.to_nhwc(grad).reshape(len(grad), -1, groups, out_channels // groups)
-        grad_w_mat = np.zeros(w_mat.shape, dtype=g.dtype) if need_w else None
+        grad_w_mat = None
         grad_padded = np.empty(padded_shape, dtype=g.dtype) if need_x else None
         for images, cols in zip(blocks, column_blocks):
             g_block = g[images].reshape(-1, groups, g.shape[3])
             if need_w:
-                grad_w_mat += grouped_matmul_at(cols, g_block)
-            if need_x:
+                part = cols @ g_block[:, 0] if channel_major else grouped_matmul_at(cols, g_block)
+                grad_w_mat = part if grad_w_mat is None else grad_w_mat + part
+            if need_x:  # the input gradient never reads the columns: one path for both
                 patches = column_gradient(g_block, w_mat, kernel, out_hw)
                 spatial.add_patches(grad_padded[images], patches, kernel, stride, dilation)
         grad_x = grad_w = grad_b = None
         if need_w:
-            grad_w = weight_from_matrix(grad_w_mat, kernel)
+            weight_shape = (out_channels, x_shape[1] // groups, *kernel)
+            grad_w = grad_w_mat.T.reshape(weight_shape) if channel_major else \
+                weight_from_matrix(grad_w_mat, kernel)
         if need_b:
             grad_b = g.reshape(-1, out_channels).sum(axis=0)
         if need_x:
@@ -108,12 +127,29 @@ class Conv2d(Function):
 BLOCKS_OF_COLUMNS = 2  # a block of columns is this many parallel.BLOCK_BYTES
 
 
-def image_blocks(x_padded: np.ndarray, w_mat: np.ndarray, out_hw: tuple) -> list[slice]:
+def image_blocks(images: int, w_mat: np.ndarray, out_hw: tuple, itemsize: int) -> list[slice]:
     """Split the batch into blocks of images whose columns take about BLOCKS_OF_COLUMNS
     times parallel.BLOCK_BYTES."""
     groups, k, _ = w_mat.shape
-    per_image = out_hw[0] * out_hw[1] * groups * k * x_padded.itemsize
-    return parallel.blocks(len(x_padded), per_image, BLOCKS_OF_COLUMNS * parallel.BLOCK_BYTES)
+    per_image = out_hw[0] * out_hw[1] * groups * k * itemsize
+    return parallel.blocks(images, per_image, BLOCKS_OF_COLUMNS * parallel.BLOCK_BYTES)
+
+
+CHANNEL_MAJOR = True  # False: im2col's pixel-major columns everywhere (the reference path)
+
+
+def uses_channel_major(x: np.ndarray, kernel: tuple, stride: tuple, pads: tuple,
+                       dilation: tuple, groups: int) -> bool:
+    """Build channel-major columns (im2col_channel_major) when x is stored channels-first
+    and that layout's copy runs (a row of Wo output pixels) are longer than im2col's
+    (kw*C numbers of one patch row): a network's first layer, on NCHW images."""
+    if not CHANNEL_MAJOR or groups != 1 or not x.flags.c_contiguous:
+        return False
+    padded_width = x.shape[3] + sum(pads[1])
+    output_width = (padded_width - spatial.span(kernel, dilation)[1]) // stride[1] + 1
+    channel_major_run = output_width if stride[1] == 1 else 1
+    pixel_major_run = kernel[1] * x.shape[1] if dilation[1] == 1 else x.shape[1]
+    return channel_major_run > pixel_major_run
 
 
 # ---------------------------------------------------------------- weight layout
