@@ -9,6 +9,7 @@ import tinytorch.core as tt
 import tinytorch.vision.functional as VF
 from tinytorch.core.testing import check_gradcheck, check_op
 from tinytorch.vision import nn as vnn
+from tinytorch.vision.ops import pooling as pooling_op
 
 DTYPES = [np.float32, np.float64]
 
@@ -21,6 +22,8 @@ MAX_CASES = [
     ((1, 4, 10, 10), 2, 3, 1, 2, True),
     ((3, 1, 5, 6), (1, 3), 1, (0, 1), 1, False),
     ((1, 3, 6, 5), 4, 1, 2, 1, True),
+    ((2, 3, 6, 9), (2, 3), None, 0, 1, False),  # non-square windows that tile the input
+    ((1, 2, 6, 6), 4, 4, 1, 1, False),  # tiles the padded input
 ]
 
 
@@ -41,6 +44,34 @@ def test_max_pool_ties_send_gradient_to_first_maximum_like_torch():
     check_op(None, lambda t: VF.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2), arrays=[x])
     check_op(None, lambda t: VF.max_pool2d(t, 3, 1, 1), lambda t: TF.max_pool2d(t, 3, 1, 1),
              arrays=[x])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel,padding,shape", [(2, 0, (3, 4, 8, 12)),
+                                                  ((2, 3), 0, (3, 4, 8, 12)),
+                                                  (4, 1, (3, 4, 6, 10))])
+def test_tiled_max_pool_backward_equals_the_loop_over_offsets(kernel, padding, shape, dtype,
+                                                              monkeypatch):
+    """Windows that tile the input take _route_to_tiles; the loop over offsets must give
+    the same gradient bit for bit, ties included (integer inputs: many equal maxima)."""
+    x = np.random.default_rng(5).integers(-2, 3, size=shape).astype(dtype)
+    calls = []
+    route = pooling_op._route_to_tiles
+    monkeypatch.setattr(pooling_op, "_route_to_tiles",
+                        lambda *args, **kwargs: calls.append(1) or route(*args, **kwargs))
+
+    def input_gradient():
+        t = tt.Tensor(x, requires_grad=True)
+        out = VF.max_pool2d(t, kernel, padding=padding)
+        upstream = np.random.default_rng(6).standard_normal(out.shape).astype(dtype)
+        out.backward(tt.Tensor(upstream))
+        return t.grad.array
+
+    tiled = input_gradient()
+    assert calls, "these windows tile the input: the tiled path should have run"
+    monkeypatch.setattr(pooling_op, "_tiles", lambda *args: False)
+    assert np.array_equal(tiled, input_gradient())
+    assert np.count_nonzero(tiled) > 0
 
 
 # (input shape, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)

@@ -8,7 +8,9 @@ How it is vectorized: the windows are the same strided view as in im2col, but in
 copying them we loop over the kh*kw kernel offsets and combine whole (N, Ho, Wo, C) slabs
 with one numpy call each: `np.maximum` for max pooling (remembering which offset won),
 `+` for average pooling. Backward uses the same offsets: the gradient of a max goes only
-to the winning offset of each window, the gradient of a mean is spread evenly.
+to the winning offset of each window, the gradient of a mean is spread evenly. When the
+windows tile the input (2x2, stride 2: a CNN's usual pool), max pooling's backward is
+written in the input's own memory order instead (`_route_to_tiles`), whole rows at a time.
 
 Systems lessons:
 - Max pooling saves one byte per output element (the winning offset, uint8) instead of
@@ -52,7 +54,7 @@ class MaxPool2d(Function):
 
         parallel.for_each_block(block, n, x_padded[0].nbytes)
         ctx.save_for_backward(winner)
-        ctx.offsets = offsets  # slices: metadata
+        ctx.offsets, ctx.kernel = offsets, kernel  # slices: metadata
         ctx.geometry = (x.shape, x_padded.shape, pads, _overlapping(kernel, stride, dilation),
                         _tiles(x_padded.shape[1:3], kernel, stride, dilation, out_hw))
         return spatial.as_nchw(best)
@@ -65,8 +67,10 @@ class MaxPool2d(Function):
         grad_padded = np.empty(padded_shape, dtype=g.dtype)
 
         def block(images):
-            if overlapping or not tiles:  # windows overlap or leave pixels out: add onto 0
-                grad_padded[images] = 0
+            if tiles:  # every pixel in exactly one window: write it in its own memory order
+                return _route_to_tiles(g[images], winner[images], ctx.kernel,
+                                       out=grad_padded[images])
+            grad_padded[images] = 0  # windows overlap or leave pixels out: start from 0
             for k, (_, _, rows, cols) in enumerate(ctx.offsets):
                 routed = g[images] * (winner[images] == k)
                 if overlapping:
@@ -97,6 +101,27 @@ def _first_winner(slabs: list, best: np.ndarray, out: np.ndarray) -> None:
     for k in range(len(slabs) - 2, -1, -1):
         hit = slabs[k] == best
         winner -= hit * (winner - winner.dtype.type(k))  # uint8 wrap-around is harmless
+
+
+def _route_to_tiles(grad: np.ndarray, winner: np.ndarray, kernel, out: np.ndarray) -> None:
+    """Max pool backward for windows that tile the input (kernel == stride, no dilation):
+    out (n, Ho*kh, Wo*kw, C) = each window's gradient at the pixel that won, 0 elsewhere.
+
+    The loop over offsets writes each offset's pixels through a strided slice, in runs of
+    C numbers (32 for a 32-channel layer), and numpy pays a fixed cost per run. Here the
+    gradient and the winners are repeated kw times along the width (cheap block copies),
+    compared with every pixel's own offset in its window and multiplied: two passes that
+    write `out` in its own memory order, whole rows at a time.
+    """
+    kh, kw = kernel
+    n, ho, wo, c = grad.shape
+    width = wo * kw
+    offset_of_pixel = np.arange(kh)[:, None] * kw + np.arange(width)[None, :] % kw
+    offset_of_pixel = np.ascontiguousarray(np.broadcast_to(
+        offset_of_pixel.astype(winner.dtype)[:, :, None], (kh, width, c)))
+    won = np.repeat(winner, kw, axis=2)[:, :, None] == offset_of_pixel  # (n, Ho, kh, W, C)
+    np.multiply(np.repeat(grad, kw, axis=2)[:, :, None], won,
+                out=out.reshape(n, ho, kh, width, c))
 
 
 def _tiles(padded_hw, kernel, stride, dilation, out_hw) -> bool:
