@@ -124,8 +124,7 @@ def batch_moments(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         part = x[block]
         part_mean = column_sum(part) / part.dtype.type(len(part))
         deviation = part - part_mean
-        deviation *= deviation
-        return len(part), part_mean, column_sum(deviation)
+        return len(part), part_mean, column_dot(deviation, deviation)
 
     parts = parallel.for_each_block(moments, len(x), x[0].nbytes)
     channels = x.shape[1] // k
@@ -156,8 +155,7 @@ def column_sums(grad, x, mean, k) -> tuple[np.ndarray, np.ndarray]:
     gradient before its factor rstd), with x - mean recomputed one block at a time."""
     def sums(block):
         deviation = x[block] - mean
-        deviation *= grad[block]
-        return column_sum(grad[block]), column_sum(deviation)
+        return column_sum(grad[block]), column_dot(deviation, grad[block])
 
     parts = parallel.for_each_block(sums, len(grad), grad[0].nbytes)
     return folded(sum(g for g, _ in parts), k), folded(sum(gd for _, gd in parts), k)
@@ -188,6 +186,12 @@ def column_sum(rows: np.ndarray) -> np.ndarray:
     """
     wide, k = widened(rows)
     return folded(wide.sum(axis=0), k)
+
+
+def column_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum(a * b) of each column, as one einsum: it multiplies and adds in one pass
+    without writing the product to memory first, as `(a * b).sum(axis=0)` would."""
+    return np.einsum("ij,ij->j", a, b)
 
 
 # ---------------------------------------------------------------- layout
