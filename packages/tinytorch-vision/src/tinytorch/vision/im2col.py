@@ -91,18 +91,6 @@ def pad_nhwc(x: np.ndarray, pads: Pads, fill: float = 0.0) -> np.ndarray:
     return padded
 
 
-def pad_nchw(x: np.ndarray, pads: Pads) -> np.ndarray:
-    """Zero-padded, contiguous NCHW copy (x itself when there is nothing to pad and it is
-    already contiguous)."""
-    (top, bottom), (left, right) = pads
-    if top == bottom == left == right == 0:
-        return np.ascontiguousarray(x)
-    n, c, h, w = x.shape
-    padded = np.zeros((n, c, h + top + bottom, w + left + right), dtype=x.dtype)
-    padded[:, :, top:top + h, left:left + w] = x
-    return padded
-
-
 def crop(x_padded: np.ndarray, pads: Pads, hw: Pair) -> np.ndarray:
     """The un-padded (N, H, W, C) part of a padded NHWC array (a view)."""
     (top, _), (left, _) = pads

@@ -56,7 +56,8 @@ class Conv2d(Function):
         out_channels, _, kh, kw = weight.shape
         kernel = (kh, kw)
         channel_major = uses_channel_major(x, kernel, stride, pads, dilation, groups)
-        x_padded = spatial.pad_nchw(x, pads) if channel_major else spatial.pad_nhwc(x, pads)
+        x_padded = np.pad(x, ((0, 0), (0, 0), *pads)) if channel_major else \
+            spatial.pad_nhwc(x, pads)
         padded_hw = x_padded.shape[2:] if channel_major else x_padded.shape[1:3]
         out_hw = spatial.output_hw(padded_hw, kernel, stride, dilation)
         w_mat = weight_matrix(weight, groups)
@@ -145,8 +146,8 @@ def uses_channel_major(x: np.ndarray, kernel: tuple, stride: tuple, pads: tuple,
     (kw*C numbers of one patch row): a network's first layer, on NCHW images."""
     if not CHANNEL_MAJOR or groups != 1 or not x.flags.c_contiguous:
         return False
-    padded_width = x.shape[3] + sum(pads[1])
-    output_width = (padded_width - spatial.span(kernel, dilation)[1]) // stride[1] + 1
+    padded_hw = (x.shape[2] + sum(pads[0]), x.shape[3] + sum(pads[1]))
+    output_width = spatial.output_hw(padded_hw, kernel, stride, dilation)[1]
     channel_major_run = output_width if stride[1] == 1 else 1
     pixel_major_run = kernel[1] * x.shape[1] if dilation[1] == 1 else x.shape[1]
     return channel_major_run > pixel_major_run
