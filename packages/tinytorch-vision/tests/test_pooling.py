@@ -52,12 +52,12 @@ def test_max_pool_ties_send_gradient_to_first_maximum_like_torch():
                                                   (4, 1, (3, 4, 6, 10))])
 def test_tiled_max_pool_backward_equals_the_loop_over_offsets(kernel, padding, shape, dtype,
                                                               monkeypatch):
-    """Windows that tile the input take _route_to_tiles; the loop over offsets must give
+    """Windows that tile the input take route_to_tiles; the loop over offsets must give
     the same gradient bit for bit, ties included (integer inputs: many equal maxima)."""
     x = np.random.default_rng(5).integers(-2, 3, size=shape).astype(dtype)
     calls = []
-    route = pooling_op._route_to_tiles
-    monkeypatch.setattr(pooling_op, "_route_to_tiles",
+    route = pooling_op.route_to_tiles
+    monkeypatch.setattr(pooling_op, "route_to_tiles",
                         lambda *args, **kwargs: calls.append(1) or route(*args, **kwargs))
 
     def input_gradient():
@@ -69,7 +69,7 @@ def test_tiled_max_pool_backward_equals_the_loop_over_offsets(kernel, padding, s
 
     tiled = input_gradient()
     assert calls, "these windows tile the input: the tiled path should have run"
-    monkeypatch.setattr(pooling_op, "_tiles", lambda *args: False)
+    monkeypatch.setattr(pooling_op, "windows_tile", lambda *args: False)
     assert np.array_equal(tiled, input_gradient())
     assert np.count_nonzero(tiled) > 0
 

@@ -43,7 +43,14 @@ def _batch_norm(training):
     return lambda: (run, (leaf(4, 3, 2, 2), leaf(3), leaf(3), buffer(3), buffer(3)))
 
 
+def _batch_norm_max_pool(training):
+    def run(x, w, b, mean, var):
+        return VF.batch_norm_max_pool2d(x, mean, var, w, b, training=training, relu=True)
+    return lambda: (run, (leaf(4, 3, 4, 4), leaf(3), leaf(3), buffer(3), buffer(3)))
+
+
 FACTORIES["BatchNorm"] = _batch_norm(True)
+FACTORIES["BatchNormMaxPool"] = _batch_norm_max_pool(True)
 VISION_FUNCTIONS = defined_functions("tinytorch.vision")
 
 
@@ -56,6 +63,12 @@ def test_batch_norm_in_eval_mode_checks_its_weight_and_running_mean():
     fn, inputs = _batch_norm(False)()
     refused = check_saved_versions(fn, inputs)
     assert 1 in refused and 3 in refused  # backward reads weight and running_mean themselves
+
+
+def test_fused_batch_norm_pool_in_eval_mode_checks_its_weight_and_running_mean():
+    fn, inputs = _batch_norm_max_pool(False)()
+    refused = check_saved_versions(fn, inputs)
+    assert 1 in refused and 3 in refused
 
 
 def test_editing_a_batch_norm_weight_after_forward_is_detected():

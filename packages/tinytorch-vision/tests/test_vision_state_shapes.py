@@ -24,5 +24,6 @@ def test_the_registered_shapes_are_the_built_state(cls, args, kwargs):
 
 def test_every_vision_layer_has_a_shape_function():
     assert set(vnn.BUILDABLE) == {vnn.AdaptiveAvgPool2d, vnn.AvgPool2d, vnn.BatchNorm1d,
-                                  vnn.BatchNorm2d, vnn.Conv2d, vnn.Dropout2d, vnn.MaxPool2d}
+                                  vnn.BatchNorm2d, vnn.Conv2d, vnn.Dropout2d, vnn.FusedSequential,
+                                  vnn.MaxPool2d}
     assert all(callable(function) for function in vnn.BUILDABLE.values())

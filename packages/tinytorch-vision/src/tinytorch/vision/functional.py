@@ -277,6 +277,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     training=True uses batch statistics and updates the running buffers in place;
     training=False uses the running statistics (which must then be given).
     """
+    _check_batch_norm(op, input, running_mean, running_var, weight, bias, training)
+    return ops.BatchNorm.apply(input, weight, bias, running_mean, running_var,
+                               training=training, momentum=momentum, eps=eps)
+
+
+def _check_batch_norm(op, input, running_mean, running_var, weight, bias, training) -> None:
+    """batch_norm's argument rules: shapes, dtype, and statistics to normalise with."""
     _check_tensor(op, input)
     if input.ndim < 2:
         raise ValueError(f"{op}: expected input of shape (N, C, ...), got {input.shape}")
@@ -299,8 +306,24 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if values < 2:
             raise ValueError(f"{op}: expected more than 1 value per channel when training, "
                              f"got input of shape {input.shape}")
-    return ops.BatchNorm.apply(input, weight, bias, running_mean, running_var,
-                               training=training, momentum=momentum, eps=eps)
+
+
+def batch_norm_max_pool2d(input: Tensor, running_mean: Tensor | None,
+                          running_var: Tensor | None, weight: Tensor | None = None,
+                          bias: Tensor | None = None, training: bool = False,
+                          momentum: float = 0.1, eps: float = 1e-5, kernel_size=2,
+                          relu: bool = False, *, op: str = "batch_norm_max_pool2d") -> Tensor:
+    """max_pool2d(batch_norm(input), kernel_size), then ReLU if `relu`, as one fused op
+    (ops/batchnorm_pool.py); the same values as the three calls. The windows must tile the
+    input: stride = kernel_size, no padding, H and W multiples of the kernel."""
+    _check_batch_norm(op, input, running_mean, running_var, weight, bias, training)
+    kernel = pair(op, "kernel_size", kernel_size, minimum=1)
+    if input.ndim != 4 or input.shape[2] % kernel[0] or input.shape[3] % kernel[1]:
+        raise ValueError(f"{op}: expected (N, C, H, W) input with H and W multiples of the "
+                         f"kernel {kernel}, got {input.shape}")
+    return ops.BatchNormMaxPool.apply(input, weight, bias, running_mean, running_var,
+                                      training=training, momentum=momentum, eps=eps,
+                                      kernel=kernel, relu=bool(relu))
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
@@ -325,5 +348,5 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, generator=No
 
 __all__ = [
     "conv2d", "im2col", "col2im", "unfold", "fold", "max_pool2d", "avg_pool2d",
-    "adaptive_avg_pool2d", "batch_norm", "dropout2d", "conv2d_flops",
+    "adaptive_avg_pool2d", "batch_norm", "batch_norm_max_pool2d", "dropout2d", "conv2d_flops",
 ]

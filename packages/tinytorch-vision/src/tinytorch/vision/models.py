@@ -41,7 +41,7 @@ from tinytorch.core.serialization import save_model as core_save_model
 
 from .__about__ import __version__
 from .functional import conv2d_flops
-from .nn import AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout2d, MaxPool2d
+from .nn import AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout2d, FusedSequential, MaxPool2d
 
 DEFAULTS = {"in_channels": 3, "image_size": 32, "num_classes": 10, "hidden": 0,
             "dropout": 0.0, "head": "flatten"}
@@ -93,7 +93,7 @@ def build_cnn(config: dict) -> nn.Sequential:
         layers += [nn.Linear(features, cfg["hidden"]), nn.ReLU()]
         features = cfg["hidden"]
     layers.append(nn.Linear(features, cfg["num_classes"]))
-    return nn.Sequential(*layers)
+    return FusedSequential(*layers)
 
 
 def describe(config: dict) -> dict:

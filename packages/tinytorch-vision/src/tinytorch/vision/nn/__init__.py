@@ -9,6 +9,7 @@
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv2d
 from .dropout import Dropout2d
+from .fusion import FusedSequential
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .shapes import STATE_SHAPES
 
@@ -17,4 +18,4 @@ from .shapes import STATE_SHAPES
 BUILDABLE = dict(STATE_SHAPES)
 
 __all__ = ["BUILDABLE", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d",
-           "Dropout2d", "MaxPool2d"]
+           "Dropout2d", "FusedSequential", "MaxPool2d"]

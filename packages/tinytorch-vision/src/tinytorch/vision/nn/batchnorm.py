@@ -62,6 +62,12 @@ class _BatchNorm(Module):
                 self.num_batches_tracked.array[...] = 0
 
     def forward(self, x):
+        return VF.batch_norm(x, **self.functional_arguments(x))
+
+    def functional_arguments(self, x) -> dict:
+        """Check `x`, count the batch, and return the keyword arguments of this call's
+        `batch_norm` (statistics, parameters, mode): forward and the fused
+        batch norm + pool of FusedSequential both normalise with exactly these."""
         name = f"{type(self).__name__}({self.extra_repr()})"
         if not isinstance(x, Tensor) or x.ndim not in self._expected_dims:
             shape = x.shape if isinstance(x, Tensor) else type(x).__name__
@@ -76,9 +82,10 @@ class _BatchNorm(Module):
                 factor = 1.0 / float(self.num_batches_tracked.array)
         use_batch_stats = self.training or self.running_mean is None
         update_buffers = not self.training or self.track_running_stats
-        return VF.batch_norm(x, self.running_mean if update_buffers else None,
-                             self.running_var if update_buffers else None, self.weight,
-                             self.bias, use_batch_stats, factor, self.eps, op=name)
+        return {"running_mean": self.running_mean if update_buffers else None,
+                "running_var": self.running_var if update_buffers else None,
+                "weight": self.weight, "bias": self.bias, "training": use_batch_stats,
+                "momentum": factor, "eps": self.eps, "op": name}
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -20,6 +20,7 @@ from tinytorch.core.serialization.state_shapes import no_state
 from .batchnorm import BatchNorm1d, BatchNorm2d
 from .conv import Conv2d
 from .dropout import Dropout2d
+from .fusion import FusedSequential
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 
 
@@ -45,5 +46,6 @@ STATE_SHAPES = {
     Conv2d: conv2d_shapes,
     BatchNorm1d: batchnorm_shapes,
     BatchNorm2d: batchnorm_shapes,
-    **dict.fromkeys((AdaptiveAvgPool2d, AvgPool2d, Dropout2d, MaxPool2d), no_state),
+    **dict.fromkeys((AdaptiveAvgPool2d, AvgPool2d, Dropout2d, FusedSequential, MaxPool2d),
+                   no_state),
 }

@@ -50,7 +50,7 @@ class BatchNorm(Function):
         if training:
             mean, var = batch_moments(x, k)
             if running_mean is not None:
-                _update_running(running_mean, running_var, mean, var, x.size // len(mean),
+                update_running(running_mean, running_var, mean, var, x.size // len(mean),
                                 momentum)
         else:
             mean, var = running_mean, running_var
@@ -234,7 +234,7 @@ def from_rows(rows: np.ndarray, shape: tuple) -> np.ndarray:
     return np.moveaxis(rows.reshape(shape[0], *shape[2:], shape[1]), -1, 1)
 
 
-def _update_running(running_mean, running_var, mean, var, rows, momentum) -> None:
+def update_running(running_mean, running_var, mean, var, rows, momentum) -> None:
     """running = (1 - momentum) * running + momentum * batch; the variance is unbiased."""
     unbiased = var * var.dtype.type(rows / max(rows - 1, 1))
     running_mean *= 1 - momentum

@@ -10,7 +10,7 @@ with one numpy call each: `np.maximum` for max pooling (remembering which offset
 `+` for average pooling. Backward uses the same offsets: the gradient of a max goes only
 to the winning offset of each window, the gradient of a mean is spread evenly. When the
 windows tile the input (2x2, stride 2: a CNN's usual pool), max pooling's backward is
-written in the input's own memory order instead (`_route_to_tiles`), whole rows at a time.
+written in the input's own memory order instead (`route_to_tiles`), whole rows at a time.
 
 Systems lessons:
 - Max pooling saves one byte per output element (the winning offset, uint8) instead of
@@ -41,22 +41,11 @@ class MaxPool2d(Function):
         x_padded = spatial.pad_nhwc(x, pads, fill=-np.inf)
         out_hw = spatial.output_hw(x_padded.shape[1:3], kernel, stride, dilation)
         offsets = list(spatial.kernel_offsets(kernel, stride, dilation, out_hw))
-        n, c = x.shape[:2]
-        best = np.empty((n, *out_hw, c), dtype=x.dtype)
-        winner = np.empty(best.shape, dtype=np.uint8 if len(offsets) <= 256 else np.int32)
-
-        def block(images):
-            slabs = [x_padded[images, rows, cols] for _, _, rows, cols in offsets]
-            np.copyto(best[images], slabs[0])
-            for slab in slabs[1:]:
-                np.maximum(best[images], slab, out=best[images])
-            _first_winner(slabs, best[images], out=winner[images])
-
-        parallel.for_each_block(block, n, x_padded[0].nbytes)
+        best, winner = window_max(x_padded, offsets, out_hw)
         ctx.save_for_backward(winner)
         ctx.offsets, ctx.kernel = offsets, kernel  # slices: metadata
         ctx.geometry = (x.shape, x_padded.shape, pads, _overlapping(kernel, stride, dilation),
-                        _tiles(x_padded.shape[1:3], kernel, stride, dilation, out_hw))
+                        windows_tile(x_padded.shape[1:3], kernel, stride, dilation, out_hw))
         return spatial.as_nchw(best)
 
     @staticmethod
@@ -68,7 +57,7 @@ class MaxPool2d(Function):
 
         def block(images):
             if tiles:  # every pixel in exactly one window: write it in its own memory order
-                return _route_to_tiles(g[images], winner[images], ctx.kernel,
+                return route_to_tiles(g[images], winner[images], ctx.kernel,
                                        out=grad_padded[images])
             grad_padded[images] = 0  # windows overlap or leave pixels out: start from 0
             for k, (_, _, rows, cols) in enumerate(ctx.offsets):
@@ -89,6 +78,24 @@ class MaxPool2d(Function):
         return Cost(call.out.size * kh * kw, reads_inputs=False)  # a masked multiply per offset
 
 
+def window_max(x_padded: np.ndarray, offsets: list, out_hw) -> tuple[np.ndarray, np.ndarray]:
+    """(max, index of the offset that won) of every window of a padded NHWC array, each
+    (N, Ho, Wo, C); the images are pooled in blocks on all cores."""
+    n, c = x_padded.shape[0], x_padded.shape[3]
+    best = np.empty((n, *out_hw, c), dtype=x_padded.dtype)
+    winner = np.empty(best.shape, dtype=np.uint8 if len(offsets) <= 256 else np.int32)
+
+    def block(images):
+        slabs = [x_padded[images, rows, cols] for _, _, rows, cols in offsets]
+        np.copyto(best[images], slabs[0])
+        for slab in slabs[1:]:
+            np.maximum(best[images], slab, out=best[images])
+        _first_winner(slabs, best[images], out=winner[images])
+
+    parallel.for_each_block(block, n, x_padded[0].nbytes)
+    return best, winner
+
+
 def _first_winner(slabs: list, best: np.ndarray, out: np.ndarray) -> None:
     """Index of the first offset holding each window's maximum (PyTorch's tie rule).
 
@@ -103,7 +110,7 @@ def _first_winner(slabs: list, best: np.ndarray, out: np.ndarray) -> None:
         winner -= hit * (winner - winner.dtype.type(k))  # uint8 wrap-around is harmless
 
 
-def _route_to_tiles(grad: np.ndarray, winner: np.ndarray, kernel, out: np.ndarray) -> None:
+def route_to_tiles(grad: np.ndarray, winner: np.ndarray, kernel, out: np.ndarray) -> None:
     """Max pool backward for windows that tile the input (kernel == stride, no dilation):
     out (n, Ho*kh, Wo*kw, C) = each window's gradient at the pixel that won, 0 elsewhere.
 
@@ -124,7 +131,7 @@ def _route_to_tiles(grad: np.ndarray, winner: np.ndarray, kernel, out: np.ndarra
                 out=out.reshape(n, ho, kh, width, c))
 
 
-def _tiles(padded_hw, kernel, stride, dilation, out_hw) -> bool:
+def windows_tile(padded_hw, kernel, stride, dilation, out_hw) -> bool:
     """Do the windows cover every padded pixel exactly once (e.g. 2x2, stride 2, even size)?"""
     return dilation == (1, 1) and stride == kernel and \
         all(k * o == p for k, o, p in zip(kernel, out_hw, padded_hw))
