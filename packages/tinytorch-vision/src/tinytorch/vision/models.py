@@ -17,6 +17,9 @@ winner only where it is positive in both orders. Pooled, the ReLU touches 4x few
 numbers, forward and backward. The parameters keep their places (ReLU and pooling have
 none), so the state_dict names are those of the textbook order [conv, BN, ReLU, pool];
 tests/test_models.py checks loss and every gradient against PyTorch's textbook order.
+The model is a `FusedSequential` (nn/fusion.py): it holds these same layers, and runs each
+stage's batch norm, pool and ReLU as one op that pools the raw convolution output and
+normalises only the window winners (ops/batchnorm_pool.py).
 
 Why save the architecture with the weights: a state_dict is only names and arrays; to use
 it later (profiling in tinytorch.perf, compression in tinytorch.mlops) you must rebuild the
