@@ -26,6 +26,7 @@ from tinytorch.core.nn.sizes import pair
 from tinytorch.core.tensor import Tensor
 
 from .. import functional as VF
+from ..ops.pooling import windows_tile
 from .batchnorm import BatchNorm2d
 from .pooling import MaxPool2d
 
@@ -88,5 +89,5 @@ def _tiles(pool: MaxPool2d, x) -> bool:
         dilation = pair("MaxPool2d", "dilation", pool.dilation, minimum=1)
     except (TypeError, ValueError):
         return False  # the pool itself will explain
-    return (stride == kernel and padding == (0, 0) and dilation == (1, 1)
-            and x.shape[2] % kernel[0] == 0 and x.shape[3] % kernel[1] == 0)
+    out_hw = tuple(size // k for size, k in zip(x.shape[2:], kernel))
+    return padding == (0, 0) and windows_tile(x.shape[2:], kernel, stride, dilation, out_hw)
