@@ -9,6 +9,7 @@ from conftest import blobs, make_cnn, make_mlp, require
 
 import tinytorch.core as tt
 from tinytorch.core import Tensor, nn, no_grad, optim
+from tinytorch.core.autograd import register_op_hook
 from tinytorch.core.data import DataLoader, TensorDataset
 from tinytorch.mlops import load_model, save_model
 from tinytorch.mlops.compression import (
@@ -117,6 +118,25 @@ def test_prune_channels_of_a_cnn_through_batchnorm_and_flatten(tmp_path):
     exact = prune_channels(model, 1 / 16)  # removes one channel: the zero one
     with no_grad():
         np.testing.assert_allclose(exact(x).array, model(x).array, rtol=1e-5, atol=1e-6)
+
+
+def test_prune_channels_keeps_a_fused_sequential_fused():
+    vnn = require("tinytorch.vision.nn")
+    model = vnn.FusedSequential(*make_cnn(vnn, channels=(3, 8, 16)))
+    pruned = prune_channels(model, 0.5)
+    assert isinstance(pruned, vnn.FusedSequential)
+    x = tt.randn(2, 3, 8, 8)
+    seen = []
+    handle = register_op_hook(lambda event: seen.append(event.op))
+    try:
+        with no_grad():
+            fused_out = pruned(x).array
+    finally:
+        handle.remove()
+    assert any("BatchNormMaxPool" in op for op in seen), seen
+    with no_grad():
+        plain_out = nn.Sequential(*pruned).eval()(x).array
+    np.testing.assert_allclose(fused_out, plain_out, rtol=1e-5, atol=1e-6)
 
 
 def test_prune_channels_rejects_bad_input():

@@ -132,7 +132,8 @@ def prune_channels(model: nn.Sequential, amount: float) -> nn.Sequential:
     """Remove the fraction `amount` of output neurons/channels with the smallest L2 norm from
     every prunable layer of a Sequential (Linear or Conv2d followed, after shape-preserving
     layers, by another Linear/Conv2d or by Flatten and a Linear). Returns a new, smaller
-    Sequential; the last layer (the model's outputs) is never pruned."""
+    Sequential of the same kind (a FusedSequential stays fused, so the pruned CNN keeps its
+    fast batch norm -> pool path); the last layer (the model's outputs) is never pruned."""
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"prune_channels: expected an nn.Sequential, got "
                         f"{type(model).__name__}")
@@ -148,7 +149,16 @@ def prune_channels(model: nn.Sequential, amount: float) -> nn.Sequential:
                 layers[k] = _slice_batchnorm(layers[k], keep)
         inputs = _expand_for_flatten(layers, i, j, keep, channels)
         layers[j] = _slice_layer(layers[j], in_keep=inputs)
-    return nn.Sequential(*layers).eval()
+    return _container_like(model)(*layers).eval()
+
+
+def _container_like(model: nn.Sequential) -> type:
+    """nn.Sequential, or vision's FusedSequential when the model is one (same layers, same
+    constructor). Other subclasses may take other constructor arguments: plain Sequential."""
+    vnn = vision_nn(required=False)
+    if vnn is not None and isinstance(model, vnn.FusedSequential):
+        return vnn.FusedSequential
+    return nn.Sequential
 
 
 def _copy_layer(module: nn.Module) -> nn.Module:
