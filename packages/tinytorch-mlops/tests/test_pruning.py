@@ -127,12 +127,8 @@ def test_prune_channels_keeps_a_fused_sequential_fused():
     assert isinstance(pruned, vnn.FusedSequential)
     x = tt.randn(2, 3, 8, 8)
     seen = []
-    handle = register_op_hook(lambda event: seen.append(event.op))
-    try:
-        with no_grad():
-            fused_out = pruned(x).array
-    finally:
-        handle.remove()
+    with no_grad(), register_op_hook(lambda event: seen.append(event.op)):
+        fused_out = pruned(x).array
     assert any("BatchNormMaxPool" in op for op in seen), seen
     with no_grad():
         plain_out = nn.Sequential(*pruned).eval()(x).array
